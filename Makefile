@@ -1,0 +1,38 @@
+# The two commands of the README: `make run` and `make test`. Everything else is their plumbing.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SYSTEM_PACKAGES := chromium poppler-utils fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
+
+.PHONY: run test install system-deps lint bench
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# Debian packages for browser tests and PDF rendering; installed when we are root and they are
+# missing (CI and fresh machines), otherwise the browser tests say why they are skipped.
+system-deps:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES); \
+	  else echo "note: install $(SYSTEM_PACKAGES) for the browser and PDF tests"; fi; \
+	fi
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	bash bin/run
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: install system-deps lint
+	$(PY) -m pytest
+
+bench: install
+	$(PY) bench/run_all.py

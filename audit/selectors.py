@@ -1,0 +1,42 @@
+"""Reading the audit trail: only the oversight roles may, and a refused read is itself audited."""
+
+from __future__ import annotations
+
+from audit.choices import AuditAction, EventType
+from audit.models import AuditEvent
+from audit.services import ChainVerdict, record_event, verify_chain
+from governance.access import authorize
+from governance.actions import domain_action
+from governance.choices import Action
+
+
+@domain_action(Action.VIEW_AUDIT)
+def audit_events(*, actor):
+    authorize(actor, Action.VIEW_AUDIT)
+    return AuditEvent.objects.all()
+
+
+@domain_action(Action.VIEW_AUDIT)
+def verify_audit_chain(*, actor) -> ChainVerdict:
+    authorize(actor, Action.VIEW_AUDIT)
+    verdict = verify_chain()
+    record_event(
+        EventType.AUDIT_ACCESS,
+        AuditAction.VERIFY_AUDIT,
+        user=actor,
+        details={"valid": verdict.valid, "count": verdict.count, "reason": verdict.reason},
+    )
+    return verdict
+
+
+@domain_action(Action.EXPORT_AUDIT)
+def export_audit_events(queryset, *, actor, fmt: str, filters: dict):
+    """Authorise and record an export of `queryset` (already filtered by the caller)."""
+    authorize(actor, Action.EXPORT_AUDIT)
+    record_event(
+        EventType.AUDIT_ACCESS,
+        AuditAction.EXPORT_AUDIT,
+        user=actor,
+        details={"format": fmt, "filters": filters, "count": queryset.count()},
+    )
+    return queryset

@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("api/v1/", include("config.api_urls")),
+    path("admin/", admin.site.urls),
+    path("", include("governance.urls")),
+    path("", include("registry.urls")),
+    path("", include("audit.urls")),
+]

@@ -1,0 +1,57 @@
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit.choices import AuditAction, EventType
+from audit.services import record_event
+from governance.api.serializers import StrictInputSerializer
+from governance.roles import roles_of
+
+
+class TokenInput(StrictInputSerializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=1000, trim_whitespace=False)
+
+
+class TokenOutput(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class MeOutput(serializers.Serializer):
+    username = serializers.CharField()
+    email = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField())
+
+
+class ObtainTokenView(APIView):
+    """Exchange a username and password for an API token (`Authorization: Token <key>`)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=TokenInput, responses={200: TokenOutput})
+    def post(self, request):
+        serializer = TokenInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(request, **serializer.validated_data)
+        if user is None or not user.is_active:
+            return Response(
+                {"detail": "unable to log in with the given username and password"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        token, _ = Token.objects.get_or_create(user=user)
+        record_event(EventType.AUTHENTICATION, AuditAction.TOKEN_ISSUED, user=user)
+        return Response({"token": token.key})
+
+
+class MeView(APIView):
+    @extend_schema(responses=MeOutput)
+    def get(self, request):
+        user = request.user
+        return Response(
+            {"username": user.username, "email": user.email, "roles": sorted(roles_of(user))}
+        )

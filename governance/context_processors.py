@@ -1,0 +1,20 @@
+from django.urls import reverse
+
+from governance.access import is_allowed
+from governance.choices import Action
+from governance.roles import roles_of
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    items = [("Dashboard", reverse("home")), ("Models", reverse("model-list"))]
+    if is_allowed(user, Action.REGISTER_MODEL):
+        items.append(("Register a model", reverse("model-register")))
+    if is_allowed(user, Action.VIEW_AUDIT):
+        items.append(("Audit trail", reverse("audit-trail")))
+    if user.is_staff:
+        items.append(("Admin", reverse("admin:index")))
+    items.append(("API docs", reverse("api-docs")))
+    return {"nav_items": items, "user_roles": sorted(roles_of(user))}

@@ -1,0 +1,142 @@
+"""Demo data: one user per role and a handful of models at every tier, built through the
+services so that the audit trail and history are real. Safe to run again."""
+
+from __future__ import annotations
+
+import hashlib
+
+from governance.choices import Role
+from governance.users import create_or_update_user
+from registry import services
+from registry.choices import ScanStatus
+from registry.models import RegisteredModel
+
+DEMO_PASSWORD = "demo-pass-2026"
+
+DEMO_USERS: list[tuple[str, list[str]]] = [
+    ("owner", [Role.MODEL_OWNER]),
+    ("owner2", [Role.MODEL_OWNER]),
+    ("mrc", [Role.MRC]),
+    ("mrc2", [Role.MRC]),
+    ("security", [Role.SECURITY_ARCHITECT]),
+    ("sre", [Role.SRE]),
+    ("auditor", [Role.AUDITOR]),
+    ("executive", [Role.EXECUTIVE]),
+]
+
+
+def _assessment(level_by_factor: dict[str, str]) -> dict[str, str]:
+    base = {
+        "businessImpact": "LOW",
+        "customerExposure": "LOW",
+        "financialImpact": "LOW",
+        "regulatoryScope": "LOW",
+        "dataSensitivity": "LOW",
+        "automationLevel": "LOW",
+    }
+    return base | level_by_factor
+
+
+DEMO_MODELS = [
+    {
+        "owner": "owner",
+        "name": "fraud-detector",
+        "description": "Scores card transactions for fraud in real time.",
+        "assessment": _assessment(
+            {"businessImpact": "HIGH", "financialImpact": "HIGH", "automationLevel": "HIGH"}
+        ),
+        "tags": {"team": "payments-risk", "domain": "fraud"},
+        "versions": [("1.0.0", ScanStatus.PASSED), ("1.1.0", ScanStatus.PENDING)],
+    },
+    {
+        "owner": "owner2",
+        "name": "credit-scoring",
+        "description": "Probability of default for retail loan applications.",
+        "assessment": _assessment(
+            {"regulatoryScope": "HIGH", "dataSensitivity": "HIGH", "customerExposure": "HIGH"}
+        ),
+        "tags": {"team": "lending", "regulation": "ECOA"},
+        "versions": [("2.3.0", ScanStatus.PASSED)],
+    },
+    {
+        "owner": "owner",
+        "name": "product-recommender",
+        "description": "Ranks products on the home page for signed-in customers.",
+        "assessment": _assessment({"customerExposure": "MEDIUM", "businessImpact": "MEDIUM"}),
+        "tags": {"team": "growth"},
+        "versions": [("0.9.0", ScanStatus.FAILED), ("1.0.0", ScanStatus.PASSED)],
+    },
+    {
+        "owner": "owner2",
+        "name": "churn-predictor",
+        "description": "Flags customers likely to leave within 90 days.",
+        "assessment": _assessment({"dataSensitivity": "MEDIUM", "automationLevel": "MEDIUM"}),
+        "tags": {"team": "retention"},
+        "versions": [("3.1.0", ScanStatus.PASSED)],
+    },
+    {
+        "owner": "owner",
+        "name": "ticket-router",
+        "description": "Routes internal IT support tickets to the right queue.",
+        "assessment": _assessment({}),
+        "tags": {"team": "it-ops"},
+        "versions": [("0.2.0", ScanStatus.PASSED)],
+    },
+    {
+        "owner": "owner2",
+        "name": "capacity-forecast",
+        "description": "Forecasts data-centre capacity for internal planning.",
+        "assessment": _assessment({}),
+        "tags": {"team": "infra"},
+        "versions": [("1.0.0", ScanStatus.PASSED)],
+    },
+]
+
+DOCUMENTATION = {
+    "intendedUse": "Decision support as described in the model's description.",
+    "trainingData": "Twelve months of production data, de-identified.",
+    "evaluation": "Hold-out set of the most recent month; see evaluation runs.",
+    "limitations": "Not validated outside the markets it was trained on.",
+    "monitoring": "Weekly drift report; alert on 5 point accuracy drop.",
+}
+
+
+def seed_demo(stdout=None) -> dict[str, object]:
+    users = {}
+    for username, roles in DEMO_USERS:
+        users[username], _ = create_or_update_user(
+            username, password=DEMO_PASSWORD, email=f"{username}@example.com", roles=roles
+        )
+    created = 0
+    for spec in DEMO_MODELS:
+        if RegisteredModel.objects.filter(name=spec["name"]).exists():
+            continue
+        owner = users[spec["owner"]]
+        model = services.register_model(
+            actor=owner,
+            name=spec["name"],
+            description=spec["description"],
+            risk_assessment=spec["assessment"],
+            tags=spec["tags"],
+        )
+        for number, scan in spec["versions"]:
+            version = services.create_version(
+                model,
+                actor=owner,
+                version=number,
+                description=f"Release {number} of {spec['name']}.",
+                documentation=DOCUMENTATION,
+                tags={"release": number},
+            )
+            digest = hashlib.sha256(f"{spec['name']}:{number}".encode()).hexdigest()
+            services.add_artifact(
+                version,
+                actor=owner,
+                name=f"{spec['name']}-{number}.onnx",
+                type="model",
+                uri=f"s3://models/{spec['name']}/{number}/model.onnx",
+                sha256=digest,
+                security_scan={"status": scan, "scanner": "trivy 0.58", "findings": []},
+            )
+        created += 1
+    return {"users": users, "models_created": created}

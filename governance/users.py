@@ -1,0 +1,34 @@
+"""Creating people and giving them roles (used by `manage.py create_user` and the demo data)."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from audit.choices import AuditAction, EventType
+from audit.services import record_event
+from governance.roles import set_roles
+
+
+def create_or_update_user(
+    username: str, *, password: str | None, email: str = "", roles: list[str], actor=None
+):
+    """Create the user (or update an existing one) with exactly `roles`; audited."""
+    User = get_user_model()
+    with transaction.atomic():
+        user, created = User.objects.get_or_create(username=username)
+        if email:
+            user.email = email
+        if password:
+            user.set_password(password)
+        elif created:
+            user.set_unusable_password()
+        user.save()
+        set_roles(user, roles)
+        record_event(
+            EventType.USER_ADMIN,
+            AuditAction.CREATE_USER if created else AuditAction.UPDATE_USER,
+            user=actor,
+            details={"username": username, "roles": sorted(roles)},
+        )
+    return user, created

@@ -1,0 +1,122 @@
+"""Registry endpoints: parse, call the service, answer. No rule lives here."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from registry import services
+from registry.api.serializers import (
+    ArtifactCreateInput,
+    ArtifactOutput,
+    ArtifactUpdateInput,
+    ModelCreateInput,
+    ModelOutput,
+    ModelUpdateInput,
+    VersionCreateInput,
+    VersionOutput,
+    VersionUpdateInput,
+)
+from registry.filtersets import ModelVersionFilterSet, RegisteredModelFilterSet
+from registry.models import Artifact, ModelVersion, RegisteredModel
+
+
+def versions_with_artifacts(queryset):
+    return queryset.select_related("model", "created_by").prefetch_related(
+        Prefetch("artifacts", queryset=Artifact.objects.order_by("created_at", "id"))
+    )
+
+
+def validated(serializer_class, request, **kwargs) -> dict:
+    serializer = serializer_class(data=request.data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class ModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ModelOutput
+    filterset_class = RegisteredModelFilterSet
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return (
+            RegisteredModel.objects.visible_to(self.request.user)
+            .select_related("owner")
+            .order_by("name")
+        )
+
+    @extend_schema(request=ModelCreateInput, responses={201: ModelOutput})
+    def create(self, request):
+        model = services.register_model(actor=request.user, **validated(ModelCreateInput, request))
+        return Response(ModelOutput(model).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ModelUpdateInput, responses=ModelOutput)
+    def partial_update(self, request, pk=None):
+        model = services.update_model(
+            self.get_object(), actor=request.user, **validated(ModelUpdateInput, request)
+        )
+        return Response(ModelOutput(model).data)
+
+    @extend_schema(methods=["get"], responses=VersionOutput(many=True))
+    @extend_schema(methods=["post"], request=VersionCreateInput, responses={201: VersionOutput})
+    @action(detail=True, methods=["get", "post"], url_path="versions")
+    def versions(self, request, pk=None):
+        model = self.get_object()
+        if request.method == "GET":
+            queryset = versions_with_artifacts(model.versions.order_by("-created_at"))
+            page = self.paginate_queryset(queryset)
+            return self.get_paginated_response(VersionOutput(page, many=True).data)
+        version = services.create_version(
+            model, actor=request.user, **validated(VersionCreateInput, request)
+        )
+        version = versions_with_artifacts(ModelVersion.objects).get(pk=version.pk)
+        return Response(VersionOutput(version).data, status=status.HTTP_201_CREATED)
+
+
+class VersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = VersionOutput
+    filterset_class = ModelVersionFilterSet
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return versions_with_artifacts(
+            ModelVersion.objects.visible_to(self.request.user).order_by("-created_at", "-id")
+        )
+
+    @extend_schema(request=VersionUpdateInput, responses=VersionOutput)
+    def partial_update(self, request, pk=None):
+        version = services.update_version(
+            self.get_object(), actor=request.user, **validated(VersionUpdateInput, request)
+        )
+        return Response(VersionOutput(self.get_queryset().get(pk=version.pk)).data)
+
+    @extend_schema(methods=["get"], responses=ArtifactOutput(many=True))
+    @extend_schema(methods=["post"], request=ArtifactCreateInput, responses={201: ArtifactOutput})
+    @action(detail=True, methods=["get", "post"], url_path="artifacts")
+    def artifacts(self, request, pk=None):
+        version = self.get_object()
+        if request.method == "GET":
+            page = self.paginate_queryset(version.artifacts.order_by("created_at", "id"))
+            return self.get_paginated_response(ArtifactOutput(page, many=True).data)
+        artifact = services.add_artifact(
+            version, actor=request.user, **validated(ArtifactCreateInput, request)
+        )
+        return Response(ArtifactOutput(artifact).data, status=status.HTTP_201_CREATED)
+
+
+class ArtifactViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ArtifactOutput
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return Artifact.objects.visible_to(self.request.user).select_related("version__model")
+
+    @extend_schema(request=ArtifactUpdateInput, responses=ArtifactOutput)
+    def partial_update(self, request, pk=None):
+        artifact = services.update_artifact(
+            self.get_object(), actor=request.user, **validated(ArtifactUpdateInput, request)
+        )
+        return Response(ArtifactOutput(artifact).data)

@@ -1,0 +1,69 @@
+from django.db import models
+
+
+class RiskTier(models.TextChoices):
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+
+
+# The six factors of the guide's risk criteria table, in the guide's order (camelCase as in
+# the contract's riskAssessment document), with the question each one asks.
+RISK_FACTORS: dict[str, str] = {
+    "businessImpact": "Business impact",
+    "customerExposure": "Customer exposure",
+    "financialImpact": "Financial impact",
+    "regulatoryScope": "Regulatory scope",
+    "dataSensitivity": "Data sensitivity",
+    "automationLevel": "Automation level",
+}
+
+# What each level means for each factor, from the guide's table (shown in the questionnaire).
+RISK_FACTOR_LEVELS: dict[str, dict[str, str]] = {
+    "businessImpact": {"LOW": "Minimal", "MEDIUM": "Moderate", "HIGH": "Critical"},
+    "customerExposure": {
+        "LOW": "Internal only",
+        "MEDIUM": "Customer-facing",
+        "HIGH": "Direct customer impact",
+    },
+    "financialImpact": {"LOW": "< $10K", "MEDIUM": "$10K - $100K", "HIGH": "> $100K"},
+    "regulatoryScope": {"LOW": "None", "MEDIUM": "Some regulations", "HIGH": "Heavily regulated"},
+    "dataSensitivity": {
+        "LOW": "Public data",
+        "MEDIUM": "Internal data",
+        "HIGH": "PII/Sensitive data",
+    },
+    "automationLevel": {
+        "LOW": "Human oversight",
+        "MEDIUM": "Semi-automated",
+        "HIGH": "Fully automated",
+    },
+}
+
+
+class VersionState(models.TextChoices):
+    DRAFT = "DRAFT"
+    SUBMITTED = "SUBMITTED"
+    CHANGES_REQUIRED = "CHANGES_REQUIRED"
+    MRC_REVIEW = "MRC_REVIEW"
+    SECURITY_REVIEW = "SECURITY_REVIEW"
+    APPROVED_STAGING = "APPROVED_STAGING"
+    STAGING = "STAGING"
+    PRODUCTION_REVIEW = "PRODUCTION_REVIEW"
+    APPROVED_PRODUCTION = "APPROVED_PRODUCTION"
+    PRODUCTION = "PRODUCTION"
+    RETIRED = "RETIRED"
+
+
+# Artifacts and documentation change only while the version is being worked on.
+EDITABLE_STATES = frozenset({VersionState.DRAFT, VersionState.CHANGES_REQUIRED})
+
+
+class ScanStatus(models.TextChoices):
+    PASSED = "PASSED"
+    FAILED = "FAILED"
+    PENDING = "PENDING"
+
+
+# Artifact types the product knows by name; others are accepted as given.
+KNOWN_ARTIFACT_TYPES = ("model", "dataset", "code", "container", "config", "report", "other")

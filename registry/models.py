@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django_fsm import FSMField, FSMModelMixin
+from guardian.shortcuts import get_objects_for_user
+from simple_history.models import HistoricalRecords
+
+from registry.choices import EDITABLE_STATES, RiskTier, ScanStatus, VersionState
+
+VIEW_MODEL_PERMISSION = "registry.view_registeredmodel"
+
+
+class RegisteredModelQuerySet(models.QuerySet):
+    def visible_to(self, user) -> RegisteredModelQuerySet:
+        """Models `user` may see: all of them with the role-wide view permission (MRC, Security
+        Architect, SRE, Auditor, Executive), else those they hold an object permission on."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        return get_objects_for_user(user, VIEW_MODEL_PERMISSION, klass=self)
+
+
+class RegisteredModel(models.Model):
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_models"
+    )
+    risk_tier = models.CharField(max_length=10, choices=RiskTier.choices, db_index=True)
+    risk_assessment = models.JSONField(null=True, blank=True)
+    risk_tier_reason = models.CharField(max_length=300)
+    tags = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+    objects = RegisteredModelQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="registeredmodel_name_unique_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ModelVersionQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ModelVersionQuerySet:
+        return self.filter(model__in=RegisteredModel.objects.visible_to(user))
+
+
+class ModelVersion(FSMModelMixin, models.Model):
+    model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="versions")
+    version = models.CharField(max_length=100)
+    # protected: the state changes only through the promotion workflow's transitions.
+    state = FSMField(
+        max_length=30, choices=VersionState.choices, default=VersionState.DRAFT, protected=True
+    )
+    description = models.TextField(blank=True)
+    documentation = models.JSONField(default=str, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="created_versions"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+    objects = ModelVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["model__name", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "version"], name="modelversion_unique"),
+        ]
+        indexes = [models.Index(fields=["state"])]
+
+    def __str__(self) -> str:
+        return f"{self.model.name} {self.version}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.state in EDITABLE_STATES
+
+
+class ArtifactQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ArtifactQuerySet:
+        return self.filter(version__model__in=RegisteredModel.objects.visible_to(user))
+
+
+class Artifact(models.Model):
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="artifacts")
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=50)
+    uri = models.CharField(max_length=2000)
+    sha256 = models.CharField(max_length=64)
+    scan_status = models.CharField(
+        max_length=10, choices=ScanStatus.choices, default=ScanStatus.PENDING, db_index=True
+    )
+    scan_scanner = models.CharField(max_length=200, blank=True)
+    scan_findings = models.JSONField(null=True, blank=True)
+    scanned_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+    objects = ArtifactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["version", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.type})"

@@ -1,0 +1,324 @@
+"""Writes to the registry. Each function: access rule, state check, change, audit event, in
+one transaction. The API, the pages and the admin call these and nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from audit.choices import AuditAction, EventType
+from audit.services import record_event
+from governance.access import authorize
+from governance.actions import domain_action
+from governance.choices import Action
+from governance.errors import Invalid, InvalidState
+from registry.choices import EDITABLE_STATES
+from registry.models import Artifact, ModelVersion, RegisteredModel
+from registry.risk import TierDecision, derive_tier, stated_tier
+
+OWNER_OBJECT_PERMISSIONS = ("registry.view_registeredmodel", "registry.change_registeredmodel")
+ARTIFACT_IDENTITY_FIELDS = ("name", "type", "uri", "sha256")
+SCAN_FIELDS = ("scan_status", "scan_scanner", "scan_findings", "scanned_at")
+
+
+def grant_owner_permissions(model: RegisteredModel, user) -> None:
+    """The object permissions that make `user` this model's owner (see governance.access)."""
+    for permission in OWNER_OBJECT_PERMISSIONS:
+        assign_perm(permission, user, model)
+
+
+def decide_tier(risk_tier: str | None, risk_assessment: dict | None) -> TierDecision:
+    if risk_assessment is not None:
+        decision = derive_tier(risk_assessment)
+        if risk_tier is not None and risk_tier != decision.tier:
+            raise Invalid(
+                f"riskTier {risk_tier} contradicts the risk assessment, which gives "
+                f"{decision.tier}; leave riskTier out to use the derived tier",
+                field="riskTier",
+            )
+        return decision
+    if risk_tier is None:
+        raise Invalid(
+            "give riskAssessment (the six risk factors) or riskTier (LOW, MEDIUM or HIGH)",
+            field="riskTier",
+        )
+    return stated_tier(risk_tier)
+
+
+def _name_taken(name: str, *, exclude_pk: int | None = None) -> bool:
+    return RegisteredModel.objects.filter(name__iexact=name).exclude(pk=exclude_pk).exists()
+
+
+def _changes(instance, values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        field: {"from": getattr(instance, field), "to": value}
+        for field, value in values.items()
+        if getattr(instance, field) != value
+    }
+
+
+def _save_unique(instance, *, field: str, message: str, **save_kwargs) -> None:
+    try:
+        with transaction.atomic():
+            instance.save(**save_kwargs)
+    except IntegrityError as exc:
+        raise Invalid(message, field=field) from exc
+
+
+def _require_editable(version: ModelVersion, what: str) -> None:
+    if version.state not in EDITABLE_STATES:
+        raise InvalidState(
+            f"{what} can change only while the version is DRAFT or CHANGES_REQUIRED; "
+            f"it is {version.state}",
+            state=version.state,
+        ).about(model_id=version.model_id, version_id=version.pk)
+
+
+def _locked_version(version: ModelVersion) -> ModelVersion:
+    return ModelVersion.objects.select_related("model").select_for_update().get(pk=version.pk)
+
+
+@domain_action(Action.REGISTER_MODEL)
+def register_model(
+    *,
+    actor,
+    name: str,
+    description: str = "",
+    risk_tier: str | None = None,
+    risk_assessment: dict[str, str] | None = None,
+    tags: dict[str, str] | None = None,
+) -> RegisteredModel:
+    authorize(actor, Action.REGISTER_MODEL)
+    decision = decide_tier(risk_tier, risk_assessment)
+    if _name_taken(name):
+        raise Invalid(f"a model named {name!r} is already registered", field="name")
+    model = RegisteredModel(
+        name=name,
+        description=description,
+        owner=actor,
+        risk_tier=decision.tier,
+        risk_assessment=risk_assessment,
+        risk_tier_reason=decision.reason,
+        tags=tags or {},
+    )
+    _save_unique(model, field="name", message=f"a model named {name!r} is already registered")
+    grant_owner_permissions(model, actor)
+    record_event(
+        EventType.MODEL_REGISTRY,
+        AuditAction.REGISTER_MODEL,
+        user=actor,
+        model_id=model.pk,
+        details={"name": name, "riskTier": decision.tier, "reason": decision.reason},
+    )
+    return model
+
+
+@domain_action(Action.CHANGE_MODEL)
+def update_model(
+    model: RegisteredModel,
+    *,
+    actor,
+    name: str | None = None,
+    description: str | None = None,
+    tags: dict[str, str] | None = None,
+    risk_tier: str | None = None,
+    risk_assessment: dict[str, str] | None = None,
+) -> RegisteredModel:
+    authorize(actor, Action.CHANGE_MODEL, model=model)
+    model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    values: dict[str, Any] = {}
+    if name is not None and name != model.name:
+        if _name_taken(name, exclude_pk=model.pk):
+            raise Invalid(f"a model named {name!r} is already registered", field="name")
+        values["name"] = name
+    if description is not None:
+        values["description"] = description
+    if tags is not None:
+        values["tags"] = tags
+    if risk_assessment is not None or risk_tier is not None:
+        decision = decide_tier(risk_tier or None, risk_assessment)
+        if decision.tier != model.risk_tier:
+            raise Invalid(
+                f"the risk tier is {model.risk_tier}; changing it to {decision.tier} needs an "
+                "approved risk tier change request",
+                field="riskTier" if risk_assessment is None else "riskAssessment",
+            )
+        if risk_assessment is not None:
+            values["risk_assessment"] = risk_assessment
+            values["risk_tier_reason"] = decision.reason
+    changes = _changes(model, values)
+    if not changes:
+        return model
+    for field, value in values.items():
+        setattr(model, field, value)
+    _save_unique(model, field="name", message=f"a model named {name!r} is already registered")
+    record_event(
+        EventType.MODEL_REGISTRY,
+        AuditAction.UPDATE_MODEL,
+        user=actor,
+        model_id=model.pk,
+        details={"changes": changes},
+    )
+    return model
+
+
+@domain_action(Action.ADD_VERSION)
+def create_version(
+    model: RegisteredModel,
+    *,
+    actor,
+    version: str,
+    description: str = "",
+    documentation: str | dict[str, str] = "",
+    tags: dict[str, str] | None = None,
+) -> ModelVersion:
+    authorize(actor, Action.ADD_VERSION, model=model)
+    taken = f"model {model.name!r} already has a version {version!r}"
+    if model.versions.filter(version=version).exists():
+        raise Invalid(taken, field="version")
+    created = ModelVersion(
+        model=model,
+        version=version,
+        description=description,
+        documentation=documentation,
+        tags=tags or {},
+        created_by=actor,
+    )
+    _save_unique(created, field="version", message=taken)
+    record_event(
+        EventType.MODEL_REGISTRY,
+        AuditAction.CREATE_VERSION,
+        user=actor,
+        model_id=model.pk,
+        version_id=created.pk,
+        details={"version": version, "state": created.state},
+    )
+    return created
+
+
+@domain_action(Action.CHANGE_VERSION)
+def update_version(
+    version: ModelVersion,
+    *,
+    actor,
+    description: str | None = None,
+    documentation: str | dict[str, str] | None = None,
+    tags: dict[str, str] | None = None,
+) -> ModelVersion:
+    authorize(actor, Action.CHANGE_VERSION, model=version.model, version_id=version.pk)
+    version = _locked_version(version)
+    values = {
+        field: value
+        for field, value in (
+            ("description", description),
+            ("documentation", documentation),
+            ("tags", tags),
+        )
+        if value is not None
+    }
+    changes = _changes(version, values)
+    if not changes:
+        return version
+    _require_editable(version, "A version's documentation, description and tags")
+    for field, value in values.items():
+        setattr(version, field, value)
+    version.save(update_fields=[*values, "updated_at"])
+    record_event(
+        EventType.MODEL_REGISTRY,
+        AuditAction.UPDATE_VERSION,
+        user=actor,
+        model_id=version.model_id,
+        version_id=version.pk,
+        details={"changes": changes},
+    )
+    return version
+
+
+def _scan_values(security_scan: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "scan_status": security_scan["status"],
+        "scan_scanner": security_scan.get("scanner") or "",
+        "scan_findings": security_scan.get("findings"),
+        "scanned_at": security_scan.get("scannedAt") or timezone.now(),
+    }
+
+
+@domain_action(Action.ADD_ARTIFACT)
+def add_artifact(
+    version: ModelVersion,
+    *,
+    actor,
+    name: str,
+    type: str,
+    uri: str,
+    sha256: str,
+    security_scan: dict[str, Any] | None = None,
+) -> Artifact:
+    authorize(actor, Action.ADD_ARTIFACT, model=version.model, version_id=version.pk)
+    version = _locked_version(version)
+    _require_editable(version, "Artifacts")
+    artifact = Artifact(version=version, name=name, type=type, uri=uri, sha256=sha256.lower())
+    if security_scan is not None:
+        for field, value in _scan_values(security_scan).items():
+            setattr(artifact, field, value)
+    artifact.save()
+    record_event(
+        EventType.MODEL_REGISTRY,
+        AuditAction.ADD_ARTIFACT,
+        user=actor,
+        model_id=version.model_id,
+        version_id=version.pk,
+        details={
+            "artifact": artifact.pk,
+            "name": name,
+            "type": type,
+            "sha256": artifact.sha256,
+            "securityScan": artifact.scan_status,
+        },
+    )
+    return artifact
+
+
+@domain_action(Action.CHANGE_ARTIFACT)
+def update_artifact(
+    artifact: Artifact,
+    *,
+    actor,
+    security_scan: dict[str, Any] | None = None,
+    **identity: str,
+) -> Artifact:
+    """Change an artifact. Its identity (name, type, uri, sha256) is frozen once the version
+    leaves DRAFT/CHANGES_REQUIRED; a new security scan result of the same bytes is evidence,
+    not a change of the artifact, and is recorded in any state."""
+    unknown = set(identity) - set(ARTIFACT_IDENTITY_FIELDS)
+    if unknown:
+        raise TypeError(f"unexpected fields {sorted(unknown)}")
+    version = artifact.version
+    authorize(actor, Action.CHANGE_ARTIFACT, model=version.model, version_id=version.pk)
+    version = _locked_version(version)
+    artifact = Artifact.objects.select_for_update().get(pk=artifact.pk)
+    if "sha256" in identity:
+        identity["sha256"] = identity["sha256"].lower()
+    values: dict[str, Any] = dict(identity)
+    if _changes(artifact, identity):
+        _require_editable(version, "An artifact's name, type, uri and sha256")
+    if security_scan is not None:
+        values.update(_scan_values(security_scan))
+    changes = _changes(artifact, values)
+    if not changes:
+        return artifact
+    for field, value in values.items():
+        setattr(artifact, field, value)
+    artifact.save()
+    record_event(
+        EventType.MODEL_REGISTRY,
+        AuditAction.UPDATE_ARTIFACT,
+        user=actor,
+        model_id=version.model_id,
+        version_id=version.pk,
+        details={"artifact": artifact.pk, "changes": changes},
+    )
+    return artifact

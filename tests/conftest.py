@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from governance.choices import Role
+from tests.factories import RegisteredModelFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+def pytest_collection_modifyitems(config, items):
+    on_postgres = connection.vendor == "postgresql"
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(skip_pg)
+
+
+@pytest.fixture
+def make_user(db):
+    def make(*roles: str, **kwargs):
+        return UserFactory(roles=list(roles), **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user(Role.MODEL_OWNER, username="olivia")
+
+
+@pytest.fixture
+def users(make_user, owner):
+    """One person per role (and the owner), by role name."""
+    people = {Role.MODEL_OWNER: owner}
+    for role in Role:
+        if role != Role.MODEL_OWNER:
+            people[role] = make_user(role, username=role.lower().replace(" ", "_"))
+    return people
+
+
+@pytest.fixture
+def model(owner):
+    return RegisteredModelFactory(owner=owner, name="fraud-detector")
+
+
+@pytest.fixture
+def api():
+    """An API client authenticated as the given user (or anonymous)."""
+
+    def client_for(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user=user)
+        return client
+
+    return client_for
