@@ -1,8 +1,10 @@
 import json
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.urls import path
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from audit.exports import streaming_export
@@ -50,7 +52,11 @@ class AuditEventAdmin(admin.ModelAdmin):
         """Export exactly the changelist's filtered set (same filters, same search)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        queryset = self.get_changelist_instance(request).get_queryset(request)
+        try:
+            queryset = self.get_changelist_instance(request).get_queryset(request)
+        except IncorrectLookupParameters:
+            # the changelist's own answer to a bad filter: back to it with ?e=1
+            return HttpResponseRedirect(f"{reverse('admin:audit_auditevent_changelist')}?e=1")
         filters = {key: value for key, value in request.GET.items() if value}
         queryset = export_audit_events(queryset, actor=request.user, fmt=fmt, filters=filters)
         return streaming_export(queryset, fmt)

@@ -61,8 +61,8 @@ def _csv_safe(value) -> str:
         if isinstance(value, dict | list)
         else str("" if value is None else value)
     )
-    # A leading = + - @ makes spreadsheets run the cell as a formula.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    # A leading = + - @ (or tab / carriage return) makes spreadsheets run the cell as a formula.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def csv_lines(queryset) -> Iterator[str]:

@@ -31,6 +31,11 @@ class AuditEventQuerySet(models.QuerySet):
     def delete(self):
         raise AppendOnlyError("audit events are append-only")
 
+    def bulk_create(self, objs, *args, update_conflicts=False, **kwargs):
+        if update_conflicts or kwargs.get("update_fields"):
+            raise AppendOnlyError("audit events are append-only")
+        return super().bulk_create(objs, *args, **kwargs)
+
     def for_model(self, model_id: int):
         return self.filter(model_id=model_id)
 
@@ -63,6 +68,9 @@ class AuditEvent(models.Model):
         # Refusing, not hiding: an event can be inserted once and never rewritten.
         if not self._state.adding:
             raise AppendOnlyError("audit events are append-only")
+        # Always an INSERT: a reused id must fail, never turn into an UPDATE.
+        kwargs["force_insert"] = True
+        kwargs.pop("force_update", None)
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

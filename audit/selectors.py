@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.db import IntegrityError, transaction
+
 from audit.choices import AuditAction, EventType
 from audit.models import AuditEvent
-from audit.services import ChainVerdict, record_event, verify_chain
+from audit.services import ChainVerdict, chain_head, record_event, verify_chain
 from governance.access import authorize
 from governance.actions import domain_action
 from governance.choices import Action
@@ -20,12 +22,19 @@ def audit_events(*, actor):
 def verify_audit_chain(*, actor) -> ChainVerdict:
     authorize(actor, Action.VIEW_AUDIT)
     verdict = verify_chain()
-    record_event(
-        EventType.AUDIT_ACCESS,
-        AuditAction.VERIFY_AUDIT,
-        user=actor,
-        details={"valid": verdict.valid, "count": verdict.count, "reason": verdict.reason},
-    )
+    try:
+        with transaction.atomic():
+            record_event(
+                EventType.AUDIT_ACCESS,
+                AuditAction.VERIFY_AUDIT,
+                user=actor,
+                details={"valid": verdict.valid, "count": verdict.count, "reason": verdict.reason},
+            )
+    except IntegrityError:
+        # A forged event already holds the next sequence number: the verdict (invalid) is
+        # the answer that matters, so it is returned even though this access cannot be chained.
+        if verdict.valid:
+            raise
     return verdict
 
 
@@ -33,10 +42,12 @@ def verify_audit_chain(*, actor) -> ChainVerdict:
 def export_audit_events(queryset, *, actor, fmt: str, filters: dict):
     """Authorise and record an export of `queryset` (already filtered by the caller)."""
     authorize(actor, Action.EXPORT_AUDIT)
+    # Fix the set before recording the export, so the file holds exactly what was counted.
+    frozen = queryset.filter(seq__lte=chain_head()[0])
     record_event(
         EventType.AUDIT_ACCESS,
         AuditAction.EXPORT_AUDIT,
         user=actor,
-        details={"format": fmt, "filters": filters, "count": queryset.count()},
+        details={"format": fmt, "filters": filters, "count": frozen.count()},
     )
-    return queryset
+    return frozen

@@ -1,5 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 
 from audit.exports import streaming_export
@@ -15,9 +16,11 @@ def _filtered(request):
 
 @login_required
 def audit_trail(request):
-    filterset = _filtered(request)
-    page = Paginator(filterset.qs.order_by("-seq"), PAGE_SIZE).get_page(request.GET.get("page"))
+    # Verify first: the verification is itself an event and belongs on the page it shows.
     verdict = verify_audit_chain(actor=request.user) if "verify" in request.GET else None
+    filterset = _filtered(request)
+    queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    page = Paginator(queryset.order_by("-seq"), PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("verify", None)
@@ -31,6 +34,9 @@ def audit_trail(request):
 @login_required
 def audit_export(request, fmt: str):
     filterset = _filtered(request)
+    if not filterset.is_valid():
+        problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in filterset.errors.items())
+        return HttpResponseBadRequest(f"invalid filter: {problems}", content_type="text/plain")
     filters = {key: value for key, value in request.GET.items() if value}
     queryset = export_audit_events(filterset.qs, actor=request.user, fmt=fmt, filters=filters)
     return streaming_export(queryset, fmt)

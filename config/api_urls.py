@@ -3,7 +3,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from audit.api.views import AuditEventViewSet
+from governance.api import workflow_views as workflow
 from governance.api.views import MeView, ObtainTokenView
+from policies.api.views import PolicyViewSet, VersionPolicyEvaluationsView
 from registry.api.views import ArtifactViewSet, ModelViewSet, VersionViewSet
 
 router = DefaultRouter()
@@ -11,11 +13,43 @@ router.register("models", ModelViewSet, basename="model")
 router.register("versions", VersionViewSet, basename="version")
 router.register("artifacts", ArtifactViewSet, basename="artifact")
 router.register("audit-events", AuditEventViewSet, basename="auditevent")
+router.register("risk-tier-changes", workflow.RiskTierChangeViewSet, basename="risktierchange")
+router.register("notifications", workflow.NotificationViewSet, basename="notification")
+router.register("policies", PolicyViewSet, basename="policy")
+
+version_actions = [
+    ("submit", workflow.SubmitView),
+    ("approve", workflow.ApproveView),
+    ("reject", workflow.RejectView),
+    ("deploy", workflow.DeployView),
+    ("request-production", workflow.RequestProductionView),
+    ("retire", workflow.RetireView),
+]
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("me/", MeView.as_view(), name="api-me"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    *[
+        path(f"versions/<int:pk>/{name}/", view.as_view(), name=f"api-version-{name}")
+        for name, view in version_actions
+    ],
+    path(
+        "versions/<int:pk>/transitions/",
+        workflow.TransitionListView.as_view(),
+        name="api-version-transitions",
+    ),
+    path(
+        "versions/<int:pk>/policy-evaluations/",
+        VersionPolicyEvaluationsView.as_view(),
+        name="api-version-policy-evaluations",
+    ),
+    path(
+        "models/<int:pk>/risk-tier-changes/",
+        workflow.ModelTierChangesView.as_view(),
+        name="api-model-tier-changes",
+    ),
+    path("approval-dashboard/", workflow.ApprovalDashboardView.as_view(), name="api-dashboard"),
     path("", include(router.urls)),
 ]

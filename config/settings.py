@@ -37,8 +37,9 @@ INSTALLED_APPS = [
     "simple_history",
     "django_q",
     "audit",
-    "governance",
     "registry",
+    "governance",
+    "policies",
 ]
 
 MIDDLEWARE = [
@@ -124,6 +125,8 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "model-registry@localhost")
+# The address people reach the product at, for links in emails.
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
 
 # Background jobs: django-q2 on the ORM broker by default, Redis when Q_REDIS_URL is set.
 Q_CLUSTER = {

@@ -1,8 +1,9 @@
 """Who may do what: the contract's table, written once. Every way in (API, pages, admin) asks here.
 
-A rule names the roles that may act, whether the action writes (auditors never write), and
-whether the actor must own the model (an object permission held through django-guardian,
-granted to the owner when the model is registered).
+A rule names the roles that may act on any model, the roles that may act only on models they
+own (an object permission held through django-guardian, granted to the owner when the model is
+registered), and whether the action writes (auditors never write). Separation of duties, which
+depends on the version's history rather than on roles, is in governance/separation.py.
 """
 
 from __future__ import annotations
@@ -18,25 +19,40 @@ OWNER_PERMISSION = "registry.change_registeredmodel"
 
 @dataclass(frozen=True)
 class Rule:
-    roles: frozenset[str]
+    any_model: frozenset[str] = frozenset()
+    own_model: frozenset[str] = frozenset()
     writes: bool = True
-    owner_only: bool = False
 
 
-def _rule(*roles: str, writes: bool = True, owner_only: bool = False) -> Rule:
-    return Rule(roles=frozenset(roles), writes=writes, owner_only=owner_only)
+def _rule(*, any_model=(), own_model=(), writes: bool = True) -> Rule:
+    return Rule(any_model=frozenset(any_model), own_model=frozenset(own_model), writes=writes)
 
+
+OWNER = (Role.MODEL_OWNER,)
 
 RULES: dict[str, Rule] = {
-    Action.REGISTER_MODEL: _rule(Role.MODEL_OWNER),
-    Action.CHANGE_MODEL: _rule(Role.MODEL_OWNER, owner_only=True),
-    Action.ADD_VERSION: _rule(Role.MODEL_OWNER, owner_only=True),
-    Action.CHANGE_VERSION: _rule(Role.MODEL_OWNER, owner_only=True),
-    Action.ADD_ARTIFACT: _rule(Role.MODEL_OWNER, owner_only=True),
-    Action.CHANGE_ARTIFACT: _rule(Role.MODEL_OWNER, owner_only=True),
-    Action.VIEW_AUDIT: _rule(*READ_ALL_ROLES, writes=False),
-    Action.EXPORT_AUDIT: _rule(*READ_ALL_ROLES, writes=False),
+    Action.REGISTER_MODEL: _rule(any_model=OWNER),
+    Action.CHANGE_MODEL: _rule(own_model=OWNER),
+    Action.ADD_VERSION: _rule(own_model=OWNER),
+    Action.CHANGE_VERSION: _rule(own_model=OWNER),
+    Action.ADD_ARTIFACT: _rule(own_model=OWNER),
+    Action.CHANGE_ARTIFACT: _rule(own_model=OWNER),
+    Action.SUBMIT_VERSION: _rule(own_model=OWNER),
+    Action.REQUEST_PRODUCTION: _rule(own_model=OWNER),
+    Action.RETIRE_VERSION: _rule(any_model=(Role.MRC,), own_model=OWNER),
+    Action.REVIEW_VERSION: _rule(any_model=(Role.MRC, Role.SECURITY_ARCHITECT)),
+    Action.DEPLOY_VERSION: _rule(any_model=(Role.SRE,)),
+    Action.REQUEST_TIER_CHANGE: _rule(own_model=OWNER),
+    Action.DECIDE_TIER_CHANGE: _rule(any_model=(Role.MRC, Role.SECURITY_ARCHITECT)),
+    Action.READ_POLICIES: _rule(any_model=tuple(Role), writes=False),
+    Action.WRITE_POLICY: _rule(any_model=(Role.SECURITY_ARCHITECT,)),
+    Action.VIEW_AUDIT: _rule(any_model=READ_ALL_ROLES, writes=False),
+    Action.EXPORT_AUDIT: _rule(any_model=READ_ALL_ROLES, writes=False),
 }
+
+
+def owns(user, model) -> bool:
+    return model is not None and user.has_perm(OWNER_PERMISSION, model)
 
 
 def refusal(user, action: str, *, model=None) -> str | None:
@@ -48,12 +64,15 @@ def refusal(user, action: str, *, model=None) -> str | None:
     held = roles_of(user)
     if rule.writes and Role.AUDITOR in held:
         return f"auditors never write: an Auditor may not {label}"
-    if not held & rule.roles:
-        needed = " or ".join(sorted(rule.roles))
-        return f"to {label} you need the role {needed}"
-    if rule.owner_only and (model is None or not user.has_perm(OWNER_PERMISSION, model)):
+    if held & rule.any_model:
+        return None
+    if held & rule.own_model:
+        if owns(user, model):
+            return None
         return f"only the model's owner may {label}"
-    return None
+    needed = sorted(rule.any_model | rule.own_model)
+    suffix = " (on a model you own)" if rule.own_model and not rule.any_model else ""
+    return f"to {label} you need the role {' or '.join(needed)}{suffix}"
 
 
 def is_allowed(user, action: str, *, model=None) -> bool:

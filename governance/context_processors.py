@@ -2,6 +2,7 @@ from django.urls import reverse
 
 from governance.access import is_allowed
 from governance.choices import Action
+from governance.models import Notification
 from governance.roles import roles_of
 
 
@@ -9,12 +10,21 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    items = [("Dashboard", reverse("home")), ("Models", reverse("model-list"))]
+    items = [
+        ("Dashboard", reverse("home")),
+        ("Models", reverse("model-list")),
+        ("Approvals", reverse("approvals")),
+    ]
     if is_allowed(user, Action.REGISTER_MODEL):
         items.append(("Register a model", reverse("model-register")))
     if is_allowed(user, Action.VIEW_AUDIT):
         items.append(("Audit trail", reverse("audit-trail")))
+    items.append(("Workflow", reverse("workflow")))
     if user.is_staff:
         items.append(("Admin", reverse("admin:index")))
     items.append(("API docs", reverse("api-docs")))
-    return {"nav_items": items, "user_roles": sorted(roles_of(user))}
+    return {
+        "nav_items": items,
+        "user_roles": sorted(roles_of(user)),
+        "unread_notifications": Notification.objects.filter(user=user).unread().count(),
+    }

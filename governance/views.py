@@ -1,14 +1,32 @@
+from __future__ import annotations
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from audit.models import AuditEvent
+from governance import charts, dashboard, promotion, tier_changes
 from governance.access import is_allowed
 from governance.choices import Action
+from governance.errors import DomainError, Invalid
+from governance.forms import DecisionForm, TierChangeForm
+from governance.models import Notification, RiskTierChangeRequest
+from governance.routing import REVIEW_STATES, route_table
 from registry.choices import RiskTier, VersionState
 from registry.models import ModelVersion, RegisteredModel
 
 RECENT_EVENTS = 12
+ACTIONS = {
+    "submit": promotion.submit_version,
+    "approve": promotion.approve_version,
+    "reject": promotion.reject_version,
+    "deploy": promotion.deploy_version,
+    "request-production": promotion.request_production,
+    "retire": promotion.retire_version,
+}
 
 
 @login_required
@@ -27,7 +45,136 @@ def home(request):
         "tiers": [(tier, tier_counts.get(tier, 0)) for tier in RiskTier.values],
         "states": [(state, state_counts.get(state, 0)) for state in VersionState.values],
         "my_models": models.filter(owner=user).annotate(version_count=Count("versions"))[:20],
+        "pending_count": len(dashboard.pending_reviews(user)),
+        "tier_chart": charts.donut_chart(
+            RiskTier.values,
+            [tier_counts.get(tier, 0) for tier in RiskTier.values],
+            title="Models by risk tier",
+            colors={"LOW": "#009E73", "MEDIUM": "#E69F00", "HIGH": "#D55E00"},
+            center_label="models",
+        ),
     }
     if is_allowed(user, Action.VIEW_AUDIT):
         context["recent_events"] = AuditEvent.objects.order_by("-seq")[:RECENT_EVENTS]
     return render(request, "governance/home.html", context)
+
+
+@require_POST
+@login_required
+def version_action(request, pk: int, name: str):
+    version = get_object_or_404(
+        ModelVersion.objects.visible_to(request.user).select_related("model"), pk=pk
+    )
+    service = ACTIONS.get(name)
+    form = DecisionForm(request.POST, with_checklist=name == "approve")
+    if service is None or not form.is_valid():
+        messages.error(request, "That action is not known or its comments are too long.")
+        return redirect("version-detail", pk=pk)
+    kwargs = {"comments": form.cleaned_data["comments"]}
+    if name == "approve":
+        kwargs["checklist"] = form.checklist()
+    try:
+        result = service(version, actor=request.user, **kwargs)
+    except DomainError as error:
+        messages.error(request, f"Refused: {error.detail}")
+        return redirect("version-detail", pk=pk)
+    if result.blocked:
+        failed = "; ".join(
+            f"{f['policyId']}: {' / '.join(f['messages'])}" for f in result.gate.failures
+        )
+        messages.error(request, f"Policies failed, the version is {result.version.state}: {failed}")
+    else:
+        messages.success(request, f"Done: the version is now {result.version.state}.")
+    return redirect("version-detail", pk=pk)
+
+
+@login_required
+def approval_dashboard(request):
+    metrics = dashboard.review_metrics(request.user)
+    stages = list(REVIEW_STATES)
+    chart = charts.grouped_bar_chart(
+        stages,
+        {
+            "Approved": [metrics["decisionsByStage"][s]["approved"] for s in stages],
+            "Rejected": [metrics["decisionsByStage"][s]["rejected"] for s in stages],
+        },
+        title="Decisions per review stage",
+        colors={"Approved": "#009E73", "Rejected": "#D55E00"},
+    )
+    time_chart = charts.grouped_bar_chart(
+        stages,
+        {
+            "Median hours": [metrics["timeInStage"][s]["medianHours"] for s in stages],
+            "90th percentile hours": [metrics["timeInStage"][s]["p90Hours"] for s in stages],
+        },
+        title="Time spent in each review stage (hours)",
+    )
+    return render(
+        request,
+        "governance/approvals.html",
+        {
+            "pending": dashboard.pending_reviews(request.user),
+            "my_requests": dashboard.my_requests(request.user),
+            "recent": dashboard.recent_decisions(request.user),
+            "metrics": metrics,
+            "decision_chart": chart,
+            "time_chart": time_chart,
+            "open_tier_changes": RiskTierChangeRequest.objects.filter(
+                status="REQUESTED", model__in=RegisteredModel.objects.visible_to(request.user)
+            ).select_related("model", "requested_by"),
+        },
+    )
+
+
+@login_required
+def notifications(request):
+    items = Notification.objects.filter(user=request.user)[:100]
+    if request.method == "POST":
+        Notification.objects.filter(user=request.user).unread().update(read_at=timezone.now())
+        return redirect("notifications")
+    return render(request, "governance/notifications.html", {"items": items})
+
+
+@login_required
+def workflow(request):
+    return render(request, "governance/workflow.html", {"routes": route_table()})
+
+
+@login_required
+def tier_change_request(request, pk: int):
+    model = get_object_or_404(RegisteredModel.objects.visible_to(request.user), pk=pk)
+    form = TierChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            tier_changes.request_tier_change(model, actor=request.user, **form.cleaned_data)
+        except Invalid as error:
+            form.add_error(None, error.detail)
+        except DomainError as error:
+            messages.error(request, f"Refused: {error.detail}")
+            return redirect("model-detail", pk=pk)
+        else:
+            messages.success(request, "Risk tier change requested; it applies once approved.")
+            return redirect("model-detail", pk=pk)
+    return render(request, "governance/tier_change_form.html", {"form": form, "model": model})
+
+
+@require_POST
+@login_required
+def tier_change_decide(request, pk: int, decision: str):
+    change = get_object_or_404(
+        RiskTierChangeRequest.objects.filter(
+            model__in=RegisteredModel.objects.visible_to(request.user)
+        ),
+        pk=pk,
+    )
+    service = {
+        "approve": tier_changes.approve_tier_change,
+        "reject": tier_changes.reject_tier_change,
+    }[decision]
+    try:
+        service(change, actor=request.user, comments=request.POST.get("comments", "")[:5000])
+    except DomainError as error:
+        messages.error(request, f"Refused: {error.detail}")
+    else:
+        messages.success(request, f"Request #{change.pk}: {decision} recorded.")
+    return redirect("model-detail", pk=change.model_id)

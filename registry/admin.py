@@ -4,9 +4,15 @@ Nothing here writes: every change goes through the services (pages and API), so 
 add/change/delete are off and the change page is a read-only view with the object's history.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
 
+from governance import promotion
+from governance.dashboard import pending_reviews
+from governance.errors import DomainError
+from governance.forms import DecisionForm
 from registry.models import Artifact, ModelVersion, RegisteredModel
 
 
@@ -54,10 +60,27 @@ class RegisteredModelAdmin(ReadOnlyAdmin):
     )
 
 
+class AwaitingMyReviewFilter(admin.SimpleListFilter):
+    title = "review"
+    parameter_name = "review"
+
+    def lookups(self, request, model_admin):
+        return [("mine", "Awaiting my review")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "mine":
+            return queryset.filter(pk__in=[v.pk for v in pending_reviews(request.user)])
+        return queryset
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(ReadOnlyAdmin):
+    """Versions, read-only; reviewers approve or reject from the change page, through the
+    same domain functions as the API and the pages."""
+
+    change_form_template = "admin/registry/modelversion/change_form.html"
     list_display = ("__str__", "state", "risk_tier", "created_by", "created_at")
-    list_filter = ("state", "model__risk_tier", "created_at")
+    list_filter = (AwaitingMyReviewFilter, "state", "model__risk_tier", "created_at")
     search_fields = ("version", "model__name", "created_by__username")
     list_select_related = ("model", "created_by")
     readonly_fields = (
@@ -76,6 +99,45 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     @admin.display(description="risk tier", ordering="model__risk_tier")
     def risk_tier(self, obj):
         return obj.model.risk_tier
+
+    def get_urls(self):
+        decide = self.admin_site.admin_view(self.decide_view)
+        return [
+            path("<int:pk>/decide/<str:decision>/", decide, name="registry_modelversion_decide"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        version = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if version is not None:
+            actions = promotion.available_actions(version, request.user)
+            extra["review_actions"] = [a for a in actions if a in ("approve", "reject")]
+            extra["review_form"] = DecisionForm(with_checklist=True)
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def decide_view(self, request, pk: int, decision: str):
+        version = get_object_or_404(ModelVersion.objects.select_related("model"), pk=pk)
+        back = reverse("admin:registry_modelversion_change", args=[pk])
+        form = DecisionForm(request.POST or None, with_checklist=decision == "approve")
+        if request.method != "POST" or decision not in ("approve", "reject") or not form.is_valid():
+            messages.error(request, "Send the decision from the version's page.")
+            return redirect(back)
+        kwargs = {"comments": form.cleaned_data["comments"]}
+        service = promotion.approve_version
+        if decision == "approve":
+            kwargs["checklist"] = form.checklist()
+        else:
+            service = promotion.reject_version
+        try:
+            result = service(version, actor=request.user, **kwargs)
+        except DomainError as error:
+            messages.error(request, f"Refused: {error.detail}")
+        else:
+            messages.success(
+                request, f"{decision.title()}d: the version is {result.version.state}."
+            )
+        return redirect(back)
 
 
 @admin.register(Artifact)

@@ -3,11 +3,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
-from django_fsm import FSMField, FSMModelMixin
+from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 from guardian.shortcuts import get_objects_for_user
 from simple_history.models import HistoricalRecords
 
 from registry.choices import EDITABLE_STATES, RiskTier, ScanStatus, VersionState
+
+S = VersionState
 
 VIEW_MODEL_PERMISSION = "registry.view_registeredmodel"
 
@@ -65,6 +67,25 @@ class ModelVersion(FSMModelMixin, models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="created_versions"
     )
+    # Who last submitted it, and who asked for production: separation of duties keeps both
+    # away from approving and deploying it.
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="submitted_versions",
+    )
+    production_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="production_requests",
+    )
+    # Each submit and each production request opens a new review cycle; approvals count
+    # within a cycle.
+    review_cycle = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -84,6 +105,57 @@ class ModelVersion(FSMModelMixin, models.Model):
     @property
     def is_editable(self) -> bool:
         return self.state in EDITABLE_STATES
+
+    # The legal moves of the promotion state machine. They only change the state; the
+    # workflow's services (governance/promotion.py) decide which one to make and record it.
+
+    @transition(field=state, source=[S.DRAFT, S.CHANGES_REQUIRED], target=S.SUBMITTED)
+    def submit(self) -> None:
+        pass
+
+    @transition(field=state, source=S.SUBMITTED, target=S.CHANGES_REQUIRED)
+    def fail_policy_check(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[S.SUBMITTED, S.MRC_REVIEW, S.SECURITY_REVIEW],
+        target=RETURN_VALUE(S.MRC_REVIEW, S.SECURITY_REVIEW, S.APPROVED_STAGING),
+    )
+    def advance_to_staging(self, next_state: str) -> str:
+        return next_state
+
+    @transition(field=state, source=[S.MRC_REVIEW, S.SECURITY_REVIEW], target=S.CHANGES_REQUIRED)
+    def require_changes(self) -> None:
+        pass
+
+    @transition(field=state, source=S.APPROVED_STAGING, target=S.STAGING)
+    def deploy_to_staging(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=S.STAGING,
+        target=RETURN_VALUE(S.PRODUCTION_REVIEW, S.APPROVED_PRODUCTION),
+    )
+    def advance_to_production(self, next_state: str) -> str:
+        return next_state
+
+    @transition(field=state, source=S.PRODUCTION_REVIEW, target=S.APPROVED_PRODUCTION)
+    def approve_for_production(self) -> None:
+        pass
+
+    @transition(field=state, source=S.PRODUCTION_REVIEW, target=S.STAGING)
+    def return_to_staging(self) -> None:
+        pass
+
+    @transition(field=state, source=S.APPROVED_PRODUCTION, target=S.PRODUCTION)
+    def deploy_to_production(self) -> None:
+        pass
+
+    @transition(field=state, source=[s for s in S.values if s != S.RETIRED], target=S.RETIRED)
+    def retire(self) -> None:
+        pass
 
 
 class ArtifactQuerySet(models.QuerySet):

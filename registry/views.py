@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from governance.access import is_allowed
 from governance.choices import Action
 from governance.errors import Invalid
+from governance.selectors import version_workflow
 from registry import services
 from registry.choices import RISK_FACTORS
 from registry.filtersets import RegisteredModelFilterSet
@@ -103,6 +104,15 @@ def model_detail(request, pk: int):
             "model": model,
             "versions": versions,
             "can_add_version": is_allowed(request.user, Action.ADD_VERSION, model=model),
+            "can_request_tier_change": is_allowed(
+                request.user, Action.REQUEST_TIER_CHANGE, model=model
+            ),
+            "can_decide_tier_change": is_allowed(
+                request.user, Action.DECIDE_TIER_CHANGE, model=model
+            ),
+            "tier_changes": model.tier_change_requests.select_related(
+                "requested_by"
+            ).prefetch_related("decisions__user")[:10],
             "factors": [
                 (label, (model.risk_assessment or {}).get(f)) for f, label in RISK_FACTORS.items()
             ],
@@ -148,6 +158,7 @@ def version_detail(request, pk: int):
             "documentation_text": documentation if isinstance(documentation, str) else None,
             "documentation_sections": documentation if isinstance(documentation, dict) else None,
             "can_edit": owner_may_edit and version.is_editable,
+            **version_workflow(version, request.user, artifacts),
         },
     )
 

@@ -18,8 +18,12 @@ ASSESSMENT = {
 def test_register_model_derives_tier_from_assessment_and_records_it(api, owner):
     response = api(owner).post(
         "/api/v1/models/",
-        {"name": "credit-scoring", "description": "PD model", "riskAssessment": ASSESSMENT,
-         "tags": {"team": "lending"}},
+        {
+            "name": "credit-scoring",
+            "description": "PD model",
+            "riskAssessment": ASSESSMENT,
+            "tags": {"team": "lending"},
+        },
         format="json",
     )
     assert response.status_code == 201, response.json()
@@ -30,10 +34,23 @@ def test_register_model_derives_tier_from_assessment_and_records_it(api, owner):
     assert body["owner"] == "olivia"
     assert body["riskAssessment"] == ASSESSMENT
     assert body["tags"] == {"team": "lending"}
-    assert set(body) >= {"id", "name", "description", "riskTier", "riskAssessment", "tags",
-                         "owner", "createdAt", "updatedAt"}
+    assert set(body) >= {
+        "id",
+        "name",
+        "description",
+        "riskTier",
+        "riskAssessment",
+        "tags",
+        "owner",
+        "createdAt",
+        "updatedAt",
+    }
     event = AuditEvent.objects.get(action="REGISTER_MODEL")
-    assert (event.user_id, event.model_id, event.details["riskTier"]) == ("olivia", body["id"], "HIGH")
+    assert (event.user_id, event.model_id, event.details["riskTier"]) == (
+        "olivia",
+        body["id"],
+        "HIGH",
+    )
 
 
 def test_register_with_stated_tier_only(api, owner):
@@ -51,8 +68,10 @@ def test_register_with_stated_tier_only(api, owner):
         ({"name": "m", "riskTier": "EXTREME"}, "riskTier"),
         ({"name": "m", "riskAssessment": {**ASSESSMENT, "vibes": "HIGH"}}, "riskAssessment"),
         ({"name": "m", "riskAssessment": {"businessImpact": "LOW"}}, "riskAssessment"),
-        ({"name": "m", "riskAssessment": {**ASSESSMENT, "dataSensitivity": "huge"}},
-         "riskAssessment"),
+        (
+            {"name": "m", "riskAssessment": {**ASSESSMENT, "dataSensitivity": "huge"}},
+            "riskAssessment",
+        ),
         ({"name": "m", "riskTier": "LOW", "tags": {"a": 1}}, "tags"),
         ({"name": "m", "riskTier": "LOW", "tags": ["a"]}, "tags"),
         ({"name": "", "riskTier": "LOW"}, "name"),

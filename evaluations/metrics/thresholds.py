@@ -1,0 +1,206 @@
+"""Threshold documents: defaults per risk tier, validation and evaluation.
+
+A threshold passes when the metric value is
+
+* at or above it (``direction="min"``) for accuracy, precision, recall, f1Score, rocAuc,
+  disparateImpact and adversarialAccuracy;
+* at or below it (``direction="max"``) for demographicParity and equalizedOdds;
+* ``driftDetection`` is a significance level (``direction="significance"``): a feature
+  drifts when its p-value is below it; the metric value is the smallest p-value, so the
+  threshold passes when that value is at or above the level, i.e. when no feature drifts.
+
+"At or above"/"at or below" allow an absolute tolerance of ``TOLERANCE`` (1e-12) so that
+a value mathematically equal to the threshold is not failed by floating-point rounding
+(``0.4 - 0.3`` is ``0.10000000000000003``). The significance comparison is exact, to agree
+with the per-feature drift flags.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "DIRECTIONS",
+    "GUIDE_THRESHOLDS",
+    "SECTIONS",
+    "TIER_THRESHOLDS",
+    "TOLERANCE",
+    "ThresholdsError",
+    "evaluate_thresholds",
+    "overall_passed",
+    "thresholds_for_tier",
+    "validate_thresholds",
+]
+
+TOLERANCE = 1e-12
+
+#: Metric name -> direction.
+DIRECTIONS: dict[str, str] = {
+    "accuracy": "min",
+    "precision": "min",
+    "recall": "min",
+    "f1Score": "min",
+    "rocAuc": "min",
+    "disparateImpact": "min",
+    "adversarialAccuracy": "min",
+    "demographicParity": "max",
+    "equalizedOdds": "max",
+    "driftDetection": "significance",
+}
+
+#: Section -> metrics allowed in it (and the suite it applies to).
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "performanceThresholds": ("accuracy", "precision", "recall", "f1Score", "rocAuc"),
+    "biasThresholds": ("demographicParity", "equalizedOdds", "disparateImpact"),
+    "robustnessThresholds": ("adversarialAccuracy", "driftDetection"),
+}
+SUITE_SECTIONS = {
+    "performance": "performanceThresholds",
+    "bias": "biasThresholds",
+    "robustness": "robustnessThresholds",
+}
+
+#: The governance guide's document; it is also the MEDIUM tier.
+GUIDE_THRESHOLDS: dict[str, dict[str, float]] = {
+    "performanceThresholds": {"accuracy": 0.85, "precision": 0.80, "recall": 0.80, "f1Score": 0.80},
+    "biasThresholds": {"demographicParity": 0.1, "equalizedOdds": 0.1, "disparateImpact": 0.8},
+    "robustnessThresholds": {"adversarialAccuracy": 0.70, "driftDetection": 0.05},
+}
+
+TIER_THRESHOLDS: dict[str, dict[str, dict[str, float]]] = {
+    "LOW": {
+        "performanceThresholds": {
+            "accuracy": 0.80,
+            "precision": 0.75,
+            "recall": 0.75,
+            "f1Score": 0.75,
+        },
+        "biasThresholds": {
+            "demographicParity": 0.15,
+            "equalizedOdds": 0.15,
+            "disparateImpact": 0.8,
+        },
+        "robustnessThresholds": {"adversarialAccuracy": 0.60, "driftDetection": 0.01},
+    },
+    "MEDIUM": copy.deepcopy(GUIDE_THRESHOLDS),
+    "HIGH": {
+        "performanceThresholds": {
+            "accuracy": 0.90,
+            "precision": 0.85,
+            "recall": 0.85,
+            "f1Score": 0.85,
+            "rocAuc": 0.85,
+        },
+        "biasThresholds": {
+            "demographicParity": 0.05,
+            "equalizedOdds": 0.05,
+            "disparateImpact": 0.9,
+        },
+        "robustnessThresholds": {"adversarialAccuracy": 0.80, "driftDetection": 0.10},
+    },
+}
+
+
+class ThresholdsError(ValueError):
+    """A user-supplied thresholds document is invalid; the message names the key."""
+
+
+def thresholds_for_tier(tier: str) -> dict[str, dict[str, float]]:
+    """A fresh copy of the default thresholds of a risk tier (``LOW``, ``MEDIUM``, ``HIGH``)."""
+    key = str(tier).upper()
+    if key not in TIER_THRESHOLDS:
+        raise ThresholdsError(
+            f"unknown risk tier {tier!r} (expected one of: {', '.join(TIER_THRESHOLDS)})"
+        )
+    return copy.deepcopy(TIER_THRESHOLDS[key])
+
+
+def validate_thresholds(document: Any) -> dict[str, dict[str, float]]:
+    """Validate a thresholds document and return a normalised copy (values as floats).
+
+    Sections and metrics may be omitted (only those present are checked and evaluated).
+    Raises :class:`ThresholdsError` naming the unknown section or metric, or the key whose
+    value is not a number or lies outside [0, 1].
+    """
+    if not isinstance(document, Mapping):
+        raise ThresholdsError(
+            f"the thresholds document must be an object, got {type(document).__name__}"
+        )
+    result: dict[str, dict[str, float]] = {}
+    for section, entries in document.items():
+        if section not in SECTIONS:
+            raise ThresholdsError(
+                f"unknown thresholds section {section!r} (expected one of: {', '.join(SECTIONS)})"
+            )
+        if not isinstance(entries, Mapping):
+            raise ThresholdsError(
+                f"{section!r} must be an object of metric: number, got {type(entries).__name__}"
+            )
+        result[section] = {}
+        for metric, value in entries.items():
+            key = f"{section}.{metric}"
+            if metric not in SECTIONS[section]:
+                raise ThresholdsError(
+                    f"unknown metric {metric!r} in {section!r} "
+                    f"(expected one of: {', '.join(SECTIONS[section])})"
+                )
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ThresholdsError(
+                    f"{key} must be a number, got {type(value).__name__} {value!r}"
+                )
+            number = float(value)
+            if not math.isfinite(number) or not 0.0 <= number <= 1.0:
+                raise ThresholdsError(f"{key} must be between 0 and 1, got {value!r}")
+            result[section][metric] = number
+    return result
+
+
+def _passes(direction: str, value: float, threshold: float) -> bool:
+    if direction == "min":
+        return value >= threshold - TOLERANCE
+    if direction == "max":
+        return value <= threshold + TOLERANCE
+    return value >= threshold  # significance: passes when no p-value is below the level
+
+
+def evaluate_thresholds(
+    metrics: Mapping[str, Any],
+    section: Mapping[str, float],
+    unavailable: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """One result per threshold in ``section``, in the section's order.
+
+    ``{"metric", "value", "threshold", "direction", "passed"}``; when the metric value is
+    ``None`` (not computable) ``passed`` is ``None`` and ``note`` gives the reason.
+    """
+    unavailable = unavailable or {}
+    results = []
+    for metric, threshold in section.items():
+        direction = DIRECTIONS[metric]
+        value = metrics.get(metric)
+        entry: dict[str, Any] = {
+            "metric": metric,
+            "value": value,
+            "threshold": threshold,
+            "direction": direction,
+        }
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            entry["value"] = None
+            entry["passed"] = None
+            reason = unavailable.get(metric, "the metric could not be computed from the data")
+            entry["note"] = (
+                f"not evaluated: {reason}. An unevaluated threshold does not fail the run; "
+                "it needs a reviewer's attention"
+            )
+        else:
+            entry["passed"] = _passes(direction, float(value), float(threshold))
+        results.append(entry)
+    return results
+
+
+def overall_passed(results: list[Mapping[str, Any]]) -> bool:
+    """True when every threshold result whose ``passed`` is not ``None`` is ``True``."""
+    return all(r["passed"] for r in results if r["passed"] is not None)

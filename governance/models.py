@@ -1,0 +1,146 @@
+"""The promotion workflow's records: transitions, review decisions, tier change requests and
+in-app notifications."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from governance.choices import (
+    Decision,
+    Environment,
+    NotificationKind,
+    PromotionAction,
+    Role,
+    TierChangeStatus,
+)
+from registry.choices import RiskTier, VersionState
+from registry.models import ModelVersion, RegisteredModel
+
+
+class StateTransition(models.Model):
+    """One state change of a version; `user` is empty for the system's automatic steps."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="transitions")
+    from_state = models.CharField(max_length=30, choices=VersionState.choices)
+    to_state = models.CharField(max_length=30, choices=VersionState.choices)
+    action = models.CharField(max_length=30, choices=PromotionAction.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    comments = models.TextField(blank=True)
+    timestamp = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["timestamp", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.version_id}: {self.from_state} → {self.to_state}"
+
+
+class Approval(models.Model):
+    """A review decision on a version: who decided, in which role, at which stage and cycle."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="approvals")
+    stage = models.CharField(max_length=30, choices=VersionState.choices)
+    environment = models.CharField(max_length=20, choices=Environment.choices)
+    cycle = models.PositiveIntegerField()
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=40, choices=Role.choices)
+    comments = models.TextField(blank=True)
+    checklist = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # One person, one decision on a version's way to an environment (per review cycle).
+            models.UniqueConstraint(
+                fields=["version", "environment", "cycle", "user"],
+                name="approval_one_per_person_per_way",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision} {self.stage} by {self.user_id}"
+
+
+class RiskTierChangeRequest(models.Model):
+    model = models.ForeignKey(
+        RegisteredModel, on_delete=models.PROTECT, related_name="tier_change_requests"
+    )
+    from_tier = models.CharField(max_length=10, choices=RiskTier.choices)
+    requested_tier = models.CharField(max_length=10, choices=RiskTier.choices)
+    justification = models.TextField()
+    status = models.CharField(
+        max_length=10, choices=TierChangeStatus.choices, default=TierChangeStatus.REQUESTED
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.from_tier} → {self.requested_tier} ({self.status})"
+
+    @property
+    def touches_high(self) -> bool:
+        return RiskTier.HIGH in (self.from_tier, self.requested_tier)
+
+
+class TierChangeDecision(models.Model):
+    request = models.ForeignKey(
+        RiskTierChangeRequest, on_delete=models.PROTECT, related_name="decisions"
+    )
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=40, choices=Role.choices)
+    comments = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "user"], name="tier_decision_one_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision} by {self.user_id} as {self.role}"
+
+
+class NotificationQuerySet(models.QuerySet):
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=30, choices=NotificationKind.choices)
+    message = models.CharField(max_length=500)
+    url = models.CharField(max_length=300, blank=True)
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.message

@@ -1,0 +1,185 @@
+"""Risk tier change requests: the tier changes only once the request is approved.
+
+An MRC approval is always needed; a change to or from HIGH also needs a Security Architect,
+each from a different person, never the requester or the model's owner. Versions under review
+follow the new tier from their next step on (routing reads the tier at every step).
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from audit.choices import EventType
+from audit.services import record_event
+from governance.access import authorize
+from governance.actions import domain_action
+from governance.choices import Action, Decision, NotificationKind, Role, TierChangeStatus
+from governance.errors import Forbidden, Invalid, InvalidState
+from governance.models import RiskTierChangeRequest, TierChangeDecision
+from governance.notifications import notify, users_with_role
+from governance.roles import roles_of
+from governance.separation import check_request_decider
+from registry.models import RegisteredModel
+
+
+def required_roles(request: RiskTierChangeRequest) -> tuple[str, ...]:
+    if request.touches_high:
+        return (Role.MRC, Role.SECURITY_ARCHITECT)
+    return (Role.MRC,)
+
+
+def _locked(request: RiskTierChangeRequest) -> RiskTierChangeRequest:
+    locked = (
+        RiskTierChangeRequest.objects.select_related("model")
+        .select_for_update(of=("self",))
+        .get(pk=request.pk)
+    )
+    if locked.status != TierChangeStatus.REQUESTED:
+        raise InvalidState(
+            f"the request is {locked.status}; only a REQUESTED one can be decided",
+            state=locked.status,
+        ).about(model_id=locked.model_id)
+    return locked
+
+
+@domain_action(Action.REQUEST_TIER_CHANGE)
+def request_tier_change(
+    model: RegisteredModel, *, actor, requested_tier: str, justification: str
+) -> RiskTierChangeRequest:
+    authorize(actor, Action.REQUEST_TIER_CHANGE, model=model)
+    model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    if requested_tier == model.risk_tier:
+        raise Invalid(f"the model is already {model.risk_tier}", field="requestedTier")
+    if not justification.strip():
+        raise Invalid("explain why the tier should change", field="justification")
+    open_request = model.tier_change_requests.filter(status=TierChangeStatus.REQUESTED).first()
+    if open_request is not None:
+        raise InvalidState(
+            f"request #{open_request.pk} for this model is still open; decide it first",
+            state=TierChangeStatus.REQUESTED,
+        ).about(model_id=model.pk)
+    request = RiskTierChangeRequest.objects.create(
+        model=model,
+        from_tier=model.risk_tier,
+        requested_tier=requested_tier,
+        justification=justification,
+        requested_by=actor,
+    )
+    record_event(
+        EventType.RISK_TIER_CHANGE,
+        "REQUEST",
+        user=actor,
+        model_id=model.pk,
+        details={
+            "request": request.pk,
+            "fromTier": request.from_tier,
+            "requestedTier": requested_tier,
+            "justification": justification,
+        },
+    )
+    for role in required_roles(request):
+        notify(
+            users_with_role(role, exclude_ids=[actor.pk, model.owner_id]),
+            kind=NotificationKind.TIER_CHANGE,
+            message=f"{model.name}: risk tier change {request.from_tier} → {requested_tier} "
+            f"awaits your decision (as {role})",
+        )
+    return request
+
+
+def _decide(request, actor, *, decision: str, comments: str) -> tuple[TierChangeDecision, str]:
+    needed = required_roles(request)
+    if decision == Decision.APPROVED:
+        given = set(
+            request.decisions.filter(decision=Decision.APPROVED).values_list("role", flat=True)
+        )
+        needed = tuple(role for role in needed if role not in given)
+    role = next((r for r in needed if r in roles_of(actor)), None)
+    if role is None:
+        raise Forbidden(f"this request now needs a decision by {' or '.join(needed)}").about(
+            model_id=request.model_id
+        )
+    check_request_decider(
+        request, actor, action=Action.DECIDE_TIER_CHANGE, owner_id=request.model.owner_id
+    )
+    if request.decisions.filter(user=actor).exists():
+        raise Forbidden(
+            "separation of duties: one person gives at most one decision on a request"
+        ).about(model_id=request.model_id)
+    made = TierChangeDecision.objects.create(
+        request=request, decision=decision, user=actor, role=role, comments=comments
+    )
+    return made, role
+
+
+@domain_action(Action.DECIDE_TIER_CHANGE)
+def approve_tier_change(
+    request: RiskTierChangeRequest, *, actor, comments: str = ""
+) -> RiskTierChangeRequest:
+    authorize(actor, Action.DECIDE_TIER_CHANGE, model=request.model)
+    request = _locked(request)
+    _, role = _decide(request, actor, decision=Decision.APPROVED, comments=comments)
+    approved_roles = set(
+        request.decisions.filter(decision=Decision.APPROVED).values_list("role", flat=True)
+    )
+    complete = set(required_roles(request)) <= approved_roles
+    record_event(
+        EventType.RISK_TIER_CHANGE,
+        "APPROVE",
+        user=actor,
+        model_id=request.model_id,
+        details={"request": request.pk, "role": role, "comments": comments, "complete": complete},
+    )
+    if complete:
+        _apply(request, actor)
+    return request
+
+
+def _apply(request: RiskTierChangeRequest, actor) -> None:
+    model = RegisteredModel.objects.select_for_update().get(pk=request.model_id)
+    request.status = TierChangeStatus.APPROVED
+    request.decided_at = timezone.now()
+    request.save(update_fields=["status", "decided_at"])
+    previous = model.risk_tier
+    model.risk_tier = request.requested_tier
+    model.risk_tier_reason = (
+        f"{request.requested_tier}: changed from {previous} by approved request #{request.pk}"
+    )
+    model.save(update_fields=["risk_tier", "risk_tier_reason", "updated_at"])
+    record_event(
+        EventType.RISK_TIER_CHANGE,
+        "APPLY",
+        user=actor,
+        model_id=model.pk,
+        details={"request": request.pk, "fromTier": previous, "toTier": model.risk_tier},
+    )
+    notify(
+        [model.owner, request.requested_by],
+        kind=NotificationKind.TIER_CHANGE,
+        message=f"{model.name} is now {model.risk_tier} risk (request #{request.pk} approved)",
+    )
+
+
+@domain_action(Action.DECIDE_TIER_CHANGE)
+def reject_tier_change(
+    request: RiskTierChangeRequest, *, actor, comments: str = ""
+) -> RiskTierChangeRequest:
+    authorize(actor, Action.DECIDE_TIER_CHANGE, model=request.model)
+    request = _locked(request)
+    _, role = _decide(request, actor, decision=Decision.REJECTED, comments=comments)
+    request.status = TierChangeStatus.REJECTED
+    request.decided_at = timezone.now()
+    request.save(update_fields=["status", "decided_at"])
+    record_event(
+        EventType.RISK_TIER_CHANGE,
+        "REJECT",
+        user=actor,
+        model_id=request.model_id,
+        details={"request": request.pk, "role": role, "comments": comments},
+    )
+    notify(
+        [request.model.owner, request.requested_by],
+        kind=NotificationKind.TIER_CHANGE,
+        message=f"{request.model.name}: risk tier change request #{request.pk} was rejected",
+    )
+    return request

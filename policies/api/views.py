@@ -1,0 +1,104 @@
+"""Policy endpoints. GET returns the guide's document, so an export imports unchanged."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+
+from governance.api.workflow_views import visible_version
+from policies import services
+from policies.api.serializers import PolicyEvaluationOutput
+from policies.documents import PolicyDocumentInput, to_document, to_fields, validate_document
+from policies.filtersets import PolicyFilterSet
+from policies.impact import impact
+from policies.models import Policy, PolicyEvaluation
+from policies.selectors import latest_evaluations, readable_policies
+
+DOCUMENT_RESPONSE = OpenApiResponse(description="the policy document (the guide's shape)")
+
+
+def document_with_id(policy: Policy) -> dict:
+    return {"id": policy.pk, **to_document(policy)}
+
+
+class PolicyViewSet(viewsets.GenericViewSet):
+    lookup_field = "policy_id"
+    lookup_url_kwarg = "policyId"
+    lookup_value_regex = r"[^/]+"
+    filterset_class = PolicyFilterSet
+    serializer_class = PolicyDocumentInput
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Policy.objects.none()
+        return readable_policies(actor=self.request.user).order_by("policy_id")
+
+    @extend_schema(responses={200: DOCUMENT_RESPONSE})
+    def list(self, request):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response([document_with_id(p) for p in page])
+
+    @extend_schema(responses={200: DOCUMENT_RESPONSE})
+    def retrieve(self, request, policyId=None):
+        return Response(document_with_id(self.get_object()))
+
+    @extend_schema(request=PolicyDocumentInput, responses={201: DOCUMENT_RESPONSE})
+    def create(self, request):
+        document = validate_document(request.data)
+        policy = services.create_policy(actor=request.user, document=document)
+        return Response(document_with_id(policy), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=PolicyDocumentInput, responses={200: DOCUMENT_RESPONSE})
+    def update(self, request, policyId=None):
+        policy = self.get_object()
+        document = validate_document(request.data)
+        policy = services.replace_policy(policy, actor=request.user, document=document)
+        return Response(document_with_id(policy))
+
+    @extend_schema(request=PolicyDocumentInput, responses={200: DOCUMENT_RESPONSE})
+    def partial_update(self, request, policyId=None):
+        policy = self.get_object()
+        if not isinstance(request.data, dict):
+            return Response({"detail": "send a JSON object"}, status=status.HTTP_400_BAD_REQUEST)
+        document = validate_document(services.merged_document(policy, request.data))
+        policy = services.replace_policy(policy, actor=request.user, document=document)
+        return Response(document_with_id(policy))
+
+    @extend_schema(responses={200: OpenApiResponse(description="{policyId, versions: [...]}")})
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    def impact(self, request, policyId=None):
+        policy = self.get_object()
+        return Response({"policyId": policy.policy_id, "versions": impact(policy)})
+
+    @extend_schema(
+        request=PolicyDocumentInput,
+        responses={200: OpenApiResponse(description="{policyId, versions: [...]}, nothing saved")},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="dry-run",
+        filterset_class=None,
+        pagination_class=None,
+    )
+    def dry_run(self, request):
+        """Which versions an unsaved policy document would pass or fail now."""
+        self.get_queryset()  # the same read rule as the list
+        document = validate_document(request.data)
+        candidate = Policy(**to_fields(document))
+        return Response({"policyId": candidate.policy_id, "versions": impact(candidate)})
+
+
+class VersionPolicyEvaluationsView(ListAPIView):
+    """The latest evaluation of every policy in scope on the version, per environment."""
+
+    serializer_class = PolicyEvaluationOutput
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return PolicyEvaluation.objects.none()
+        return latest_evaluations(visible_version(self.request, self.kwargs["pk"]))

@@ -1,0 +1,40 @@
+import django_filters
+from django.db.models import Q
+
+from governance.choices import Environment
+from policies.choices import Enforcement, PolicyStatus, PolicyType, Severity
+from policies.models import Policy
+from registry.choices import RiskTier
+
+
+class PolicyFilterSet(django_filters.FilterSet):
+    severity = django_filters.ChoiceFilter(choices=Severity.choices)
+    type = django_filters.ChoiceFilter(choices=PolicyType.choices)
+    status = django_filters.ChoiceFilter(choices=PolicyStatus.choices)
+    enforcement = django_filters.ChoiceFilter(choices=Enforcement.choices)
+    riskTier = django_filters.ChoiceFilter(choices=RiskTier.choices, method="filter_tier")
+    environment = django_filters.ChoiceFilter(
+        choices=Environment.choices, method="filter_environment"
+    )
+    search = django_filters.CharFilter(method="filter_search", max_length=200)
+
+    class Meta:
+        model = Policy
+        fields: list[str] = []
+
+    # Scope lists are JSON; membership is filtered by primary keys computed in Python so the
+    # same filter works on SQLite and PostgreSQL.
+    def filter_tier(self, queryset, name, value):
+        ids = [p.pk for p in queryset.only("pk", "risk_tiers") if value in p.risk_tiers]
+        return queryset.filter(pk__in=ids)
+
+    def filter_environment(self, queryset, name, value):
+        ids = [p.pk for p in queryset.only("pk", "environments") if value in p.environments]
+        return queryset.filter(pk__in=ids)
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(
+            Q(policy_id__icontains=value)
+            | Q(name__icontains=value)
+            | Q(description__icontains=value)
+        )

@@ -1,0 +1,176 @@
+"""The automated gate: evaluate every active policy in scope for a version and record it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import Max
+
+from audit.choices import EventType
+from audit.services import record_event
+from policies.choices import Enforcement
+from policies.conditions import compile_condition, evaluate_condition
+from policies.context import build_context
+from policies.models import Policy, PolicyEvaluation
+from registry.models import ModelVersion
+
+
+@dataclass
+class GateOutcome:
+    environment: str
+    evaluations: list[PolicyEvaluation] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> bool:
+        return any(evaluation.blocks for evaluation in self.evaluations)
+
+    @property
+    def failures(self) -> list[dict]:
+        """Enforced failures that block, each with its failed rules' messages."""
+        return [
+            {
+                "policyId": evaluation.policy.policy_id,
+                "severity": evaluation.policy.severity,
+                "messages": [r["message"] for r in evaluation.rule_results if not r["passed"]],
+            }
+            for evaluation in self.evaluations
+            if evaluation.blocks
+        ]
+
+    @property
+    def warnings(self) -> list[dict]:
+        return [
+            {
+                "policyId": evaluation.policy.policy_id,
+                "messages": [r["message"] for r in evaluation.rule_results if not r["passed"]],
+            }
+            for evaluation in self.evaluations
+            if not evaluation.passed and evaluation.enforcement == Enforcement.WARN
+        ]
+
+    def summary(self) -> dict:
+        return {
+            "environment": self.environment,
+            "blocked": self.blocked,
+            "policies": {
+                e.policy.policy_id: {
+                    "passed": e.passed,
+                    "excepted": e.excepted,
+                    "enforcement": e.enforcement,
+                }
+                for e in self.evaluations
+            },
+        }
+
+
+def covering_exceptions(version: ModelVersion, policies: Iterable[Policy]) -> dict[int, int]:
+    """Policy pk -> id of the active exception that covers its failure on this version.
+
+    This is the one place where exceptions enter policy evaluation. Policy exceptions are not
+    built yet (the exceptions issue), so today no failure is excepted.
+    """
+    return {}
+
+
+def rule_results(policy: Policy, context: dict) -> list[dict]:
+    results = []
+    for index, rule in enumerate(policy.rules):
+        outcome = evaluate_condition(compile_condition(rule["condition"]), context)
+        message = rule.get("message") or f"rule {index} of {policy.policy_id}"
+        if outcome.error:
+            message = f"{message} ({outcome.error})"
+        results.append(
+            {
+                "index": index,
+                "condition": rule["condition"],
+                "passed": outcome.passed,
+                "message": message,
+                "exception": None,
+            }
+        )
+    return results
+
+
+def latest_revisions(policies: list[Policy]) -> dict[int, int]:
+    rows = (
+        Policy.history.filter(id__in=[p.pk for p in policies])
+        .values("id")
+        .annotate(revision=Max("history_id"))
+    )
+    return {row["id"]: row["revision"] for row in rows}
+
+
+def evaluation_documents_for(version_ids: list[int]) -> dict[int, dict[str, dict]]:
+    """Per version: its latest evaluation run per suite, as conditions see them.
+
+    Evaluation runs are not built yet (the evaluations issue): conditions see an empty map, so
+    a rule that reads `evaluations` fails and says what is missing.
+    """
+    return {}
+
+
+def judge(
+    version: ModelVersion,
+    policies: list[Policy],
+    *,
+    environment: str,
+    trigger: str,
+    save: bool = True,
+) -> list[PolicyEvaluation]:
+    """Evaluate `policies` on `version`; store the results unless `save` is False."""
+    context = build_context(
+        version,
+        environment=environment,
+        artifacts=list(version.artifacts.all()),
+        evaluations=evaluation_documents_for([version.pk]).get(version.pk, {}),
+    )
+    excepted_by = covering_exceptions(version, policies) if policies else {}
+    revisions = latest_revisions(policies) if save and policies else {}
+    evaluations = []
+    for policy in policies:
+        results = rule_results(policy, context)
+        passed = all(r["passed"] for r in results)
+        exception_id = None if passed else excepted_by.get(policy.pk)
+        if exception_id is not None:
+            for result in results:
+                if not result["passed"]:
+                    result["exception"] = exception_id
+        evaluations.append(
+            PolicyEvaluation(
+                version=version,
+                policy=policy,
+                policy_revision=revisions.get(policy.pk),
+                environment=environment,
+                enforcement=policy.enforcement,
+                trigger=trigger,
+                passed=passed,
+                excepted=exception_id is not None,
+                rule_results=results,
+            )
+        )
+    if save and evaluations:
+        PolicyEvaluation.objects.bulk_create(evaluations)
+    return evaluations
+
+
+def evaluate_gate(version: ModelVersion, *, environment: str, trigger: str, actor) -> GateOutcome:
+    """Run the gate for a promotion step: every ACTIVE policy scoped to the version's tier and
+    `environment`. ENFORCE failures not covered by an exception block; WARN failures are
+    shown; DRY_RUN results are recorded only."""
+    policies = Policy.objects.active().in_scope(
+        tier=version.model.risk_tier, environment=environment
+    )
+    outcome = GateOutcome(
+        environment=environment,
+        evaluations=judge(version, policies, environment=environment, trigger=trigger),
+    )
+    record_event(
+        EventType.POLICY_EVALUATION,
+        trigger,
+        user=actor,
+        model_id=version.model_id,
+        version_id=version.pk,
+        details=outcome.summary(),
+    )
+    return outcome
