@@ -1,7 +1,7 @@
 """Benchmark of policy conditions, and of the two CEL libraries on hostile input.
 
     .venv/bin/python bench/bench_conditions.py            # everything
-    .venv/bin/python bench/bench_conditions.py --quick    # skip the library comparison
+    .venv/bin/python bench/bench_conditions.py --quick    # only the 60-evaluation figures
 
 Prints: the time to evaluate 20 policies of 3 rules for one version (60 evaluations,
 compiled conditions cached, context prepared once), the cost of checking a condition at
@@ -287,10 +287,88 @@ def bench_libraries() -> None:
             print(f"    {library:6} {probe(library, source, small)}")
 
 
+STACK = r"""
+import sys, threading, cel
+source, stack = sys.argv[1], int(sys.argv[2])
+def run():
+    try:
+        cel.compile(source).execute({})
+    except Exception:
+        pass
+threading.stack_size(stack)
+thread = threading.Thread(target=run)
+thread.start()
+thread.join()
+"""
+
+
+def crashes(source: str, stack: int) -> bool:
+    done = subprocess.run(
+        [sys.executable, "-c", STACK, source, str(stack)], capture_output=True, timeout=300
+    )
+    return done.returncode != 0
+
+
+def bench_stack() -> None:
+    print()
+    print("== cel: smallest input that overflows a thread's stack (process killed) ==")
+    shapes = {
+        "chained additions 1+1+...": (
+            [250, 500, 1000, 2000, 4000, 8000, 16000, 32000],
+            lambda n: "+".join(["1"] * n) + " > 0",
+        ),
+        "nested lists [[[...]]]": (
+            [16, 24, 32, 48, 64, 90],
+            lambda n: "[" * n + "]" * n + " == []",
+        ),
+    }
+    for stack in (256 * 1024, 512 * 1024, 1024 * 1024, 8 * 1024 * 1024):
+        for label, (sizes, make) in shapes.items():
+            first = next((n for n in sizes if crashes(make(n), stack)), None)
+            verdict = f"crashes at {first}" if first else f"no crash up to {sizes[-1]}"
+            print(f"    {stack // 1024:5} KB stack, {label}: {verdict}")
+
+
+COST = r"""
+import sys, time, cel
+source, n = sys.argv[1], int(sys.argv[2])
+findings = [{"id": str(i), "severity": "HIGH" if i % 2 else "LOW"} for i in range(n)]
+activation = cel.Context(variables={"findings": findings})
+program = cel.compile(source)
+started = time.perf_counter()
+program.execute(activation)
+print(time.perf_counter() - started)
+"""
+
+
+def bench_comprehensions() -> None:
+    print()
+    print("== cel: comprehension cost against list size ==")
+    for source in (
+        "findings.all(f, f.severity != 'NONE')",
+        "findings.exists(f, f.severity == 'NONE')",
+        "findings.filter(f, f.severity == 'HIGH').size() <= 3",
+        "findings.map(f, f.id).size() > 0",
+    ):
+        figures = []
+        for n in (1000, 2000, 4000):
+            done = subprocess.run(
+                [sys.executable, "-c", COST, source, str(n)],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=True,
+            )
+            figures.append(f"{n}: {ms(float(done.stdout))}")
+        print(f"    {source}\n        " + ", ".join(figures))
+
+
 def main() -> None:
     bench_policies()
     if "--quick" not in sys.argv:
         bench_libraries()
+        bench_comprehensions()
+        bench_stack()
 
 
 if __name__ == "__main__":

@@ -823,12 +823,16 @@ def _type_message(exc: Exception, where: str = "") -> str:
     if "regex" in text:
         return f"invalid regular expression{where}: {text}"
     text = re.sub(r"\bfloat\b", "double", text)
-    if isinstance(exc, TypeError):
-        return (
-            f"type error{where}: {text} (CEL never converts types implicitly: use int(), "
-            "double() or string(), and write 100.0 rather than 100 next to a double)"
-        )
-    return f"type error{where}: {text}"
+    if not isinstance(exc, TypeError):
+        return f"type error{where}: {text}"
+    if _NUMBERS_MIXED.search(text):
+        hint = "CEL never mixes int and double: write 100.0 rather than 100, or use double(x)"
+    else:
+        hint = "CEL never converts types implicitly: use int(), double() or string()"
+    return f"type error{where}: {text} ({hint})"
+
+
+_NUMBERS_MIXED = re.compile(r"\b(u?int|double) . (u?int|double)\b")
 
 
 def _library_syntax_error(source: str, exc: Exception) -> ConditionError:
@@ -1104,8 +1108,8 @@ def _missing_key(key: Any, compiled: CompiledCondition, prepared: PreparedContex
                 break
         if isinstance(container, dict) and key not in container:
             return f"no such key: {key!r} in {checker.text(node.target)}"
-    if candidates:
-        return f"no such key: {key!r} in {checker.text(candidates[0].target)}"  # type: ignore[arg-type]
+    if candidates and candidates[0].target is not None:
+        return f"no such key: {key!r} in {checker.text(candidates[0].target)}"
     return f"no such key: {key!r}"
 
 

@@ -3,6 +3,7 @@
 import django_filters
 from django.db.models import Q
 
+from governance.filters import IdFilter
 from registry.choices import RiskTier, VersionState
 from registry.models import ModelVersion, RegisteredModel
 
@@ -21,7 +22,7 @@ class RegisteredModelFilterSet(django_filters.FilterSet):
 
 
 class ModelVersionFilterSet(django_filters.FilterSet):
-    model = django_filters.NumberFilter(field_name="model_id")
+    model = IdFilter(field_name="model_id")
     state = django_filters.ChoiceFilter(choices=VersionState.choices)
     riskTier = django_filters.ChoiceFilter(field_name="model__risk_tier", choices=RiskTier.choices)
 

@@ -83,7 +83,8 @@ class VersionForm(forms.Form):
     documentation = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 10}),
-        help_text="Markdown: intended use, training data, evaluation, limitations, monitoring.",
+        help_text="Intended use, training data, evaluation, limitations, monitoring (plain "
+        "text; shown as written).",
     )
     tags = TagsFormField()
 
@@ -100,6 +101,7 @@ class ArtifactForm(forms.Form):
     name = forms.CharField(max_length=200)
     type = forms.CharField(max_length=50, initial="model", help_text="model, dataset, code, …")
     uri = forms.CharField(
+        label="URI",
         max_length=2000,
         validators=[RegexValidator(URI_PATTERN, "a URI with a scheme, e.g. s3://bucket/key")],
     )

@@ -81,8 +81,8 @@ def model_register(request):
 def risk_tier_preview(request):
     form = RiskPreviewForm(request.GET)
     if not form.is_valid():
-        missing = [f for f in RISK_FACTORS if f in form.errors]
-        return JsonResponse({"tier": None, "reason": f"answer: {', '.join(missing)}"})
+        missing = [label for f, label in RISK_FACTORS.items() if f in form.errors]
+        return JsonResponse({"tier": None, "reason": f"Still to answer: {', '.join(missing)}."})
     decision = derive_tier(form.cleaned_data)
     return JsonResponse({"tier": decision.tier, "reason": decision.reason})
 

@@ -26,6 +26,17 @@ class StrictInputSerializer(serializers.Serializer):
                         for key in unknown
                     }
                 )
+            # DRF turns 12345 into "12345" for a text field; a wrong type is an error here.
+            wrong = {
+                name: ["must be a string"]
+                for name, field in self.fields.items()
+                if isinstance(field, serializers.CharField | serializers.ChoiceField)
+                and name in data
+                and data[name] is not None
+                and not isinstance(data[name], str)
+            }
+            if wrong:
+                raise serializers.ValidationError(wrong)
         return super().to_internal_value(data)
 
 

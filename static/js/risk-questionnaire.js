@@ -24,7 +24,7 @@
       });
       const body = await response.json();
       tierEl.textContent = body.tier || "—";
-      tierEl.className = "tier" + (body.tier ? " tier-" + body.tier : "");
+      tierEl.className = body.tier ? "tier tier-" + body.tier : "";
       reasonEl.textContent = body.reason;
     } catch (err) {
       if (err.name !== "AbortError") reasonEl.textContent = "Could not compute the tier right now.";

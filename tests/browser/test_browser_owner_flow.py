@@ -229,12 +229,6 @@ def test_auditor_reads_the_registry_and_verifies_the_audit_chain(page, shoot):
     shoot("05-audit-trail-verified")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="audit_trail() counts the page before verify_audit_chain() records VERIFY_AUDIT, "
-    "so the verified page drops its oldest row",
-)
 def test_verifying_the_chain_keeps_every_event_listed(page):
     seed_registry()
     log_in(page, "audrey")
