@@ -51,5 +51,6 @@ urlpatterns = [
         name="api-model-tier-changes",
     ),
     path("approval-dashboard/", workflow.ApprovalDashboardView.as_view(), name="api-dashboard"),
+    path("", include("evaluations.api.urls")),
     path("", include(router.urls)),
 ]

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "registry",
     "governance",
     "policies",
+    "evaluations",
 ]
 
 MIDDLEWARE = [

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("governance.urls")),
     path("", include("registry.urls")),
     path("", include("audit.urls")),
+    path("", include("evaluations.urls")),
 ]

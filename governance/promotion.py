@@ -183,7 +183,7 @@ def submit_version(version: ModelVersion, *, actor, comments: str = "") -> StepR
     automatic = following == S.APPROVED_STAGING
     _move(
         version,
-        lambda: version.advance_to_staging(following),
+        lambda: version.route_after_submit(following),
         action=PromotionAction.APPROVE_STAGING if automatic else PromotionAction.ROUTE_TO_REVIEW,
         comments=f"Automatic approval for {version.model.risk_tier} risk" if automatic else "",
         details={"approver": SYSTEM_USER} if automatic else {},
@@ -273,9 +273,13 @@ def approve_version(
     details = {"approver": actor.get_username(), "role": role, "checklist": checklist}
     if stage in STAGING_STAGES:
         following = next_staging_state(version.model.risk_tier, after=stage)
+        if stage == S.MRC_REVIEW:
+            make = lambda: version.approve_mrc_review(following)  # noqa: E731
+        else:
+            make = version.approve_security_review
         _move(
             version,
-            lambda: version.advance_to_staging(following),
+            make,
             action=PromotionAction.APPROVE_STAGING,
             user=actor,
             comments=comments,

@@ -10,7 +10,14 @@ from django.db.models import Max
 from audit.choices import EventType
 from audit.services import record_event
 from policies.choices import Enforcement
-from policies.conditions import compile_condition, evaluate_condition
+from policies.conditions import (
+    ConditionError,
+    ConditionOutcome,
+    PreparedContext,
+    compile_condition,
+    evaluate_condition,
+    prepare_context,
+)
 from policies.context import build_context
 from policies.models import Policy, PolicyEvaluation
 from registry.models import ModelVersion
@@ -73,10 +80,19 @@ def covering_exceptions(version: ModelVersion, policies: Iterable[Policy]) -> di
     return {}
 
 
-def rule_results(policy: Policy, context: dict) -> list[dict]:
+def rule_outcome(condition: str, context: PreparedContext) -> ConditionOutcome:
+    """Evaluate a stored rule; one that no longer compiles fails, saying why (never raises)."""
+    try:
+        compiled = compile_condition(condition)
+    except ConditionError as exc:
+        return ConditionOutcome(passed=False, error=f"the condition no longer compiles: {exc}")
+    return evaluate_condition(compiled, context)
+
+
+def rule_results(policy: Policy, context: PreparedContext) -> list[dict]:
     results = []
     for index, rule in enumerate(policy.rules):
-        outcome = evaluate_condition(compile_condition(rule["condition"]), context)
+        outcome = rule_outcome(rule["condition"], context)
         message = rule.get("message") or f"rule {index} of {policy.policy_id}"
         if outcome.error:
             message = f"{message} ({outcome.error})"
@@ -119,11 +135,13 @@ def judge(
     save: bool = True,
 ) -> list[PolicyEvaluation]:
     """Evaluate `policies` on `version`; store the results unless `save` is False."""
-    context = build_context(
-        version,
-        environment=environment,
-        artifacts=list(version.artifacts.all()),
-        evaluations=evaluation_documents_for([version.pk]).get(version.pk, {}),
+    context = prepare_context(
+        build_context(
+            version,
+            environment=environment,
+            artifacts=list(version.artifacts.all()),
+            evaluations=evaluation_documents_for([version.pk]).get(version.pk, {}),
+        )
     )
     excepted_by = covering_exceptions(version, policies) if policies else {}
     revisions = latest_revisions(policies) if save and policies else {}

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from policies.conditions import compile_condition, evaluate_condition
+from policies.conditions import prepare_context
 from policies.context import build_context
-from policies.gate import evaluation_documents_for
+from policies.gate import evaluation_documents_for, rule_outcome
 from policies.models import Policy
 from registry.choices import VersionState
 from registry.models import Artifact, ModelVersion
@@ -35,19 +35,20 @@ def impact(policy: Policy) -> list[dict]:
     ):
         artifacts[artifact.version_id].append(artifact)
     evaluations = evaluation_documents_for([v.pk for v in versions])
-    programs = [compile_condition(rule["condition"]) for rule in policy.rules]
     rows = []
     for version in versions:
         failed_messages = []
         for environment in policy.environments:
-            context = build_context(
-                version,
-                environment=environment,
-                artifacts=artifacts[version.pk],
-                evaluations=evaluations.get(version.pk, {}),
+            context = prepare_context(
+                build_context(
+                    version,
+                    environment=environment,
+                    artifacts=artifacts[version.pk],
+                    evaluations=evaluations.get(version.pk, {}),
+                )
             )
-            for program, rule in zip(programs, policy.rules, strict=True):
-                outcome = evaluate_condition(program, context)
+            for rule in policy.rules:
+                outcome = rule_outcome(rule["condition"], context)
                 if not outcome.passed:
                     failed_messages.append(f"{environment}: {rule['message']}")
         rows.append(

@@ -119,11 +119,23 @@ class ModelVersion(FSMModelMixin, models.Model):
 
     @transition(
         field=state,
-        source=[S.SUBMITTED, S.MRC_REVIEW, S.SECURITY_REVIEW],
+        source=S.SUBMITTED,
         target=RETURN_VALUE(S.MRC_REVIEW, S.SECURITY_REVIEW, S.APPROVED_STAGING),
     )
-    def advance_to_staging(self, next_state: str) -> str:
+    def route_after_submit(self, next_state: str) -> str:
         return next_state
+
+    @transition(
+        field=state,
+        source=S.MRC_REVIEW,
+        target=RETURN_VALUE(S.SECURITY_REVIEW, S.APPROVED_STAGING),
+    )
+    def approve_mrc_review(self, next_state: str) -> str:
+        return next_state
+
+    @transition(field=state, source=S.SECURITY_REVIEW, target=S.APPROVED_STAGING)
+    def approve_security_review(self) -> None:
+        pass
 
     @transition(field=state, source=[S.MRC_REVIEW, S.SECURITY_REVIEW], target=S.CHANGES_REQUIRED)
     def require_changes(self) -> None:
