@@ -7,5 +7,6 @@ urlpatterns = [
     path("", include("governance.urls")),
     path("", include("registry.urls")),
     path("", include("audit.urls")),
+    path("", include("policies.urls")),
     path("", include("evaluations.urls")),
 ]

@@ -14,6 +14,7 @@ def navigation(request):
         ("Dashboard", reverse("home")),
         ("Models", reverse("model-list")),
         ("Approvals", reverse("approvals")),
+        ("Policies", reverse("policy-list")),
     ]
     if is_allowed(user, Action.REGISTER_MODEL):
         items.append(("Register a model", reverse("model-register")))

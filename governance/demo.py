@@ -4,12 +4,21 @@ services so that the audit trail and history are real. Safe to run again."""
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
+from django.conf import settings
+
+from governance import promotion, tier_changes
 from governance.choices import Role
 from governance.users import create_or_update_user
+from policies.documents import validate_document
+from policies.management.commands.load_policies import read_documents
+from policies.services import load_documents
 from registry import services
 from registry.choices import ScanStatus
 from registry.models import RegisteredModel
+
+DEFAULT_POLICY_PACK = Path(settings.BASE_DIR) / "policies" / "packs" / "default.yaml"
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -101,7 +110,56 @@ DOCUMENTATION = {
 }
 
 
+# What happens to each demo version after it is created, so every page has real data:
+# (model, version) -> steps of (actor, action, comments).
+WORKFLOW = {
+    ("fraud-detector", "1.0.0"): [
+        ("owner", "submit", "First production candidate."),
+        ("mrc", "approve", "Validation report reviewed; risk appropriately assessed."),
+        ("security", "approve", "Artifact scan clean; access controls in place."),
+        ("sre", "deploy", ""),
+        ("owner", "request-production", "Shadow run in staging met targets."),
+        ("mrc", "approve", "Staging results reviewed."),
+        ("security", "approve", "Production access reviewed."),
+        ("sre", "deploy", ""),
+    ],
+    ("fraud-detector", "1.1.0"): [("owner", "submit", "Retrained on October data.")],
+    ("product-recommender", "0.9.0"): [("owner", "submit", "Beta ranking model.")],
+    ("product-recommender", "1.0.0"): [("owner", "submit", "Fixed base image.")],
+    ("credit-scoring", "2.3.0"): [
+        ("owner2", "submit", "Annual recalibration."),
+        ("mrc", "approve", "Recalibration within tolerance."),
+    ],
+    ("churn-predictor", "3.1.0"): [
+        ("owner2", "submit", "New features from the CRM."),
+        ("mrc", "reject", "Business justification missing for the new features."),
+        ("owner2", "submit", "Justification added to the documentation."),
+        ("mrc2", "approve", "Justification is clear now."),
+        ("sre", "deploy", ""),
+    ],
+    ("ticket-router", "0.2.0"): [
+        ("owner", "submit", "Routing rules learned from 2025 tickets."),
+        ("sre", "deploy", ""),
+        ("owner", "request-production", ""),
+        ("sre", "deploy", ""),
+    ],
+}
+
+
+def _run_workflow(version, users) -> None:
+    for actor, action, comments in WORKFLOW.get((version.model.name, version.version), []):
+        version.refresh_from_db()
+        service = promotion.ACTIONS[action]
+        result = service(version, actor=users[actor], comments=comments)
+        version = result.version
+
+
+def load_default_policies() -> None:
+    load_documents([validate_document(d) for d in read_documents(DEFAULT_POLICY_PACK)])
+
+
 def seed_demo(stdout=None) -> dict[str, object]:
+    load_default_policies()
     users = {}
     for username, roles in DEMO_USERS:
         users[username], _ = create_or_update_user(
@@ -138,5 +196,13 @@ def seed_demo(stdout=None) -> dict[str, object]:
                 sha256=digest,
                 security_scan={"status": scan, "scanner": "trivy 0.58", "findings": []},
             )
+            _run_workflow(version, users)
         created += 1
+        if spec["name"] == "churn-predictor":
+            tier_changes.request_tier_change(
+                model,
+                actor=owner,
+                requested_tier="HIGH",
+                justification="The model now drives automated retention offers to customers.",
+            )
     return {"users": users, "models_created": created}

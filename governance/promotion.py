@@ -493,3 +493,14 @@ def available_actions(version: ModelVersion, user) -> list[str]:
     if state != S.RETIRED and is_allowed(user, Action.RETIRE_VERSION, model=model):
         actions.append("retire")
     return actions
+
+
+# The actions by their API name, for the ways in that dispatch on it (pages, demo data).
+ACTIONS = {
+    "submit": submit_version,
+    "approve": approve_version,
+    "reject": reject_version,
+    "deploy": deploy_version,
+    "request-production": request_production,
+    "retire": retire_version,
+}

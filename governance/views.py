@@ -19,14 +19,6 @@ from registry.choices import RiskTier, VersionState
 from registry.models import ModelVersion, RegisteredModel
 
 RECENT_EVENTS = 12
-ACTIONS = {
-    "submit": promotion.submit_version,
-    "approve": promotion.approve_version,
-    "reject": promotion.reject_version,
-    "deploy": promotion.deploy_version,
-    "request-production": promotion.request_production,
-    "retire": promotion.retire_version,
-}
 
 
 @login_required
@@ -65,7 +57,7 @@ def version_action(request, pk: int, name: str):
     version = get_object_or_404(
         ModelVersion.objects.visible_to(request.user).select_related("model"), pk=pk
     )
-    service = ACTIONS.get(name)
+    service = promotion.ACTIONS.get(name)
     form = DecisionForm(request.POST, with_checklist=name == "approve")
     if service is None or not form.is_valid():
         messages.error(request, "That action is not known or its comments are too long.")
