@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -30,7 +31,7 @@ def test_export_then_load_is_unchanged(tmp_path, capsys):
 
 def test_changed_file_updates_and_a_bad_file_is_refused_whole(tmp_path, capsys):
     call_command("load_policies", "policies/packs/default.yaml")
-    documents = yaml.safe_load(open("policies/packs/default.yaml"))
+    documents = yaml.safe_load(Path("policies/packs/default.yaml").read_text())
     documents[0]["severity"] = "CRITICAL"
     changed = tmp_path / "changed.yaml"
     changed.write_text(yaml.safe_dump(documents))
