@@ -1,8 +1,19 @@
+import ipaddress
+import re
+
 from django.conf import settings
 
 from audit.context import RequestContext, bound, session_fingerprint
 
 USER_AGENT_MAX = 512
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _valid_ip(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address((value or "").strip()))
+    except ValueError:
+        return None
 
 
 def client_ip(request) -> str | None:
@@ -11,8 +22,10 @@ def client_ip(request) -> str | None:
     if proxies and forwarded:
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         if len(hops) >= proxies:
-            return hops[-proxies]
-    return request.META.get("REMOTE_ADDR") or None
+            forwarded_ip = _valid_ip(hops[-proxies])
+            if forwarded_ip is not None:
+                return forwarded_ip
+    return _valid_ip(request.META.get("REMOTE_ADDR"))
 
 
 class AuditContextMiddleware:
@@ -25,7 +38,7 @@ class AuditContextMiddleware:
         session = getattr(request, "session", None)
         context = RequestContext(
             ip_address=client_ip(request),
-            user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX],
+            user_agent=_CONTROL.sub("", request.META.get("HTTP_USER_AGENT", ""))[:USER_AGENT_MAX],
             session_id=session_fingerprint(session.session_key if session else None),
         )
         with bound(context):
