@@ -7,45 +7,95 @@ from registry.models import Artifact, ModelVersion
 MODEL_ARTIFACT_TYPE = "model"
 
 
-def artifact_document(artifact: Artifact) -> dict:
+# The artifact fields a condition sees, for reading them as plain rows (impact, sweeps).
+ARTIFACT_VALUES = (
+    "version_id",
+    "name",
+    "type",
+    "uri",
+    "sha256",
+    "scan_status",
+    "scan_scanner",
+    "scan_findings",
+    "scanned_at",
+)
+VERSION_VALUES = (
+    "pk",
+    "version",
+    "state",
+    "tags",
+    "documentation",
+    "model_id",
+    "model__name",
+    "model__risk_tier",
+    "model__tags",
+    "model__owner__username",
+)
+
+
+def artifact_document(artifact: Artifact | dict) -> dict:
+    """An artifact as conditions see it, from a model instance or an ARTIFACT_VALUES row."""
+    row = (
+        artifact
+        if isinstance(artifact, dict)
+        else {f: getattr(artifact, f) for f in ARTIFACT_VALUES}
+    )
     return {
-        "name": artifact.name,
-        "type": artifact.type,
-        "uri": artifact.uri,
-        "sha256": artifact.sha256,
+        "name": row["name"],
+        "type": row["type"],
+        "uri": row["uri"],
+        "sha256": row["sha256"],
         "securityScan": {
-            "status": artifact.scan_status,
-            "scanner": artifact.scan_scanner or None,
-            "findings": artifact.scan_findings,
-            "scannedAt": artifact.scanned_at.isoformat() if artifact.scanned_at else None,
+            "status": row["scan_status"],
+            "scanner": row["scan_scanner"] or None,
+            "findings": row["scan_findings"],
+            "scannedAt": row["scanned_at"].isoformat() if row["scanned_at"] else None,
         },
     }
 
 
+def version_row(version: ModelVersion) -> dict:
+    """A version as a VERSION_VALUES row (what `values(*VERSION_VALUES)` gives)."""
+    model = version.model
+    return {
+        "pk": version.pk,
+        "version": version.version,
+        "state": version.state,
+        "tags": version.tags,
+        "documentation": version.documentation,
+        "model_id": model.pk,
+        "model__name": model.name,
+        "model__risk_tier": model.risk_tier,
+        "model__tags": model.tags,
+        "model__owner__username": model.owner.username,
+    }
+
+
 def build_context(
-    version: ModelVersion,
+    version: ModelVersion | dict,
     *,
     environment: str,
-    artifacts: list[Artifact],
+    artifacts: list[Artifact] | list[dict],
     evaluations: dict[str, dict],
 ) -> dict:
     """`model`, `version`, `artifact`, `artifacts`, `evaluations`, `environment` as the contract
-    names them. `artifact` is the version's artifact of type `model`, else its first, and is
-    left out when the version has none (a rule using it then fails saying so)."""
-    model = version.model
+    names them, from a version (or its VERSION_VALUES row) and its artifacts (or their rows).
+    `artifact` is the version's artifact of type `model`, else its first, and is left out when
+    the version has none (a rule using it then fails saying so)."""
+    row = version if isinstance(version, dict) else version_row(version)
     documents = [artifact_document(a) for a in artifacts]
     context = {
         "model": {
-            "name": model.name,
-            "riskTier": model.risk_tier,
-            "owner": model.owner.username,
-            "tags": dict(model.tags or {}),
+            "name": row["model__name"],
+            "riskTier": row["model__risk_tier"],
+            "owner": row["model__owner__username"],
+            "tags": dict(row["model__tags"] or {}),
         },
         "version": {
-            "version": version.version,
-            "state": version.state,
-            "tags": dict(version.tags or {}),
-            "documentation": version.documentation,
+            "version": row["version"],
+            "state": row["state"],
+            "tags": dict(row["tags"] or {}),
+            "documentation": row["documentation"],
         },
         "artifacts": documents,
         "evaluations": evaluations,
