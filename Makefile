@@ -1,6 +1,7 @@
 # The two commands of the README: `make run` and `make test`. Everything else is their plumbing.
 VENV ?= .venv
 PY := $(VENV)/bin/python
+TEST_WORKERS ?= 2
 SYSTEM_PACKAGES := chromium poppler-utils fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
 
 .PHONY: run test install system-deps lint bench
@@ -32,7 +33,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 test: install system-deps lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 bench: install
 	$(PY) bench/run_all.py
