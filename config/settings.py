@@ -182,6 +182,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RiskTierEnum": "registry.choices.RiskTier",
+        "VersionStateEnum": "registry.choices.VersionState",
+        "EnvironmentEnum": "governance.choices.Environment",
+    },
 }
 
 # Guardian: no anonymous user object; we never grant anything to anonymous visitors.

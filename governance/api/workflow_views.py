@@ -73,15 +73,19 @@ def action_view(name: str, service, input_class=ActionInput, summary: str = ""):
         404: OpenApiResponse(description="no such version, or not visible to you"),
         409: OpenApiResponse(description="not possible in the version's current state"),
     }
-    view = type(
+
+    # A function of its own per view: the schema decorator annotates the function it is given.
+    def post(self, request, pk: int):
+        return VersionActionView.post(self, request, pk)
+
+    schema = extend_schema(
+        request=input_class, responses=responses, summary=summary, operation_id=f"version_{name}"
+    )
+    return type(
         f"{name.title().replace('-', '')}VersionView",
         (VersionActionView,),
-        {"service": staticmethod(service), "input_class": input_class},
+        {"service": staticmethod(service), "input_class": input_class, "post": schema(post)},
     )
-    view.post = extend_schema(
-        request=input_class, responses=responses, summary=summary, operation_id=f"version_{name}"
-    )(view.post)
-    return view
 
 
 SubmitView = action_view(
@@ -195,5 +199,13 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 class ApprovalDashboardView(APIView):
     """Pending approvals for you, your requests, recent decisions and review metrics."""
 
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(
+                description="{pending: [...versions], myRequests: [...], recentDecisions: [...], "
+                "metrics: {decisionsByStage, timeInStage, approvalRate, approved, rejected}}"
+            )
+        }
+    )
     def get(self, request):
         return Response(dashboard.dashboard_document(request.user))
