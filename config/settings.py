@@ -186,6 +186,7 @@ SPECTACULAR_SETTINGS = {
         "RiskTierEnum": "registry.choices.RiskTier",
         "VersionStateEnum": "registry.choices.VersionState",
         "EnvironmentEnum": "governance.choices.Environment",
+        "NotificationKindEnum": "governance.choices.NotificationKind",
     },
 }
 

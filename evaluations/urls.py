@@ -1,1 +1,9 @@
-urlpatterns: list = []
+from django.urls import path
+
+from evaluations import views
+
+urlpatterns = [
+    path("evaluations/<int:pk>/", views.run_detail, name="evaluation-detail"),
+    path("versions/<int:pk>/evaluations/", views.version_history, name="evaluation-history"),
+    path("versions/<int:pk>/evaluations/new/", views.run_create, name="evaluation-create"),
+]

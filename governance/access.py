@@ -45,6 +45,8 @@ RULES: dict[str, Rule] = {
     Action.REQUEST_TIER_CHANGE: _rule(own_model=OWNER),
     Action.DECIDE_TIER_CHANGE: _rule(any_model=(Role.MRC, Role.SECURITY_ARCHITECT)),
     Action.READ_POLICIES: _rule(any_model=tuple(Role), writes=False),
+    Action.RUN_EVALUATION: _rule(own_model=OWNER),
+    Action.READ_EVALUATIONS: _rule(any_model=READ_ALL_ROLES, own_model=OWNER, writes=False),
     Action.WRITE_POLICY: _rule(any_model=(Role.SECURITY_ARCHITECT,)),
     Action.VIEW_AUDIT: _rule(any_model=READ_ALL_ROLES, writes=False),
     Action.EXPORT_AUDIT: _rule(any_model=READ_ALL_ROLES, writes=False),

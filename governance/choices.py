@@ -37,6 +37,8 @@ class Action(models.TextChoices):
     REQUEST_TIER_CHANGE = "REQUEST_TIER_CHANGE", "request a risk tier change"
     DECIDE_TIER_CHANGE = "DECIDE_TIER_CHANGE", "approve or reject a risk tier change"
     READ_POLICIES = "READ_POLICIES", "read policies"
+    RUN_EVALUATION = "RUN_EVALUATION", "run evaluations"
+    READ_EVALUATIONS = "READ_EVALUATIONS", "read evaluations"
     WRITE_POLICY = "WRITE_POLICY", "write policies"
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from evaluations.demo import run_demo_evaluations
 from governance import promotion, tier_changes
 from governance.choices import Role
 from governance.users import create_or_update_user
@@ -146,7 +147,24 @@ WORKFLOW = {
 }
 
 
+# Each demo version's evaluation data: (seed, skill, bias). A high skill passes the tier's
+# performance thresholds; a bias of 0.9 fails the fairness thresholds.
+EVALUATION_DATA = {
+    ("fraud-detector", "1.0.0"): (11, 4.2, 0.0),
+    ("fraud-detector", "1.1.0"): (12, 4.2, 0.0),
+    ("credit-scoring", "2.3.0"): (21, 4.4, 0.0),
+    ("product-recommender", "0.9.0"): (31, 3.4, 0.9),
+    ("product-recommender", "1.0.0"): (32, 3.6, 0.0),
+    ("churn-predictor", "3.1.0"): (41, 3.6, 0.0),
+    ("ticket-router", "0.2.0"): (51, 3.4, 0.0),
+}
+
+
 def _run_workflow(version, users) -> None:
+    data = EVALUATION_DATA.get((version.model.name, version.version))
+    if data is not None:
+        seed, skill, bias = data
+        run_demo_evaluations(version, actor=version.model.owner, seed=seed, skill=skill, bias=bias)
     for actor, action, comments in WORKFLOW.get((version.model.name, version.version), []):
         version.refresh_from_db()
         service = promotion.ACTIONS[action]

@@ -120,10 +120,12 @@ def latest_revisions(policies: list[Policy]) -> dict[int, int]:
 def evaluation_documents_for(version_ids: list[int]) -> dict[int, dict[str, dict]]:
     """Per version: its latest evaluation run per suite, as conditions see them.
 
-    Evaluation runs are not built yet (the evaluations issue): conditions see an empty map, so
-    a rule that reads `evaluations` fails and says what is missing.
+    A version without finished runs maps to an empty map, so a rule that reads `evaluations`
+    fails and says what is missing.
     """
-    return {}
+    from evaluations.selectors import latest_runs_for  # evaluations build on policies
+
+    return latest_runs_for(version_ids)
 
 
 def judge(

@@ -10,6 +10,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
+from evaluations.selectors import version_panel
 from governance.access import is_allowed
 from governance.choices import Action
 from governance.errors import Invalid
@@ -159,6 +160,7 @@ def version_detail(request, pk: int):
             "documentation_sections": documentation if isinstance(documentation, dict) else None,
             "can_edit": owner_may_edit and version.is_editable,
             **version_workflow(version, request.user, artifacts),
+            **version_panel(version, request.user),
         },
     )
 

@@ -1,1 +1,22 @@
-urlpatterns: list = []
+from django.urls import path
+
+from evaluations.api import views
+
+urlpatterns = [
+    path(
+        "evaluation-suites/",
+        views.EvaluationSuiteListView.as_view(),
+        name="api-evaluation-suites",
+    ),
+    path(
+        "versions/<int:pk>/evaluations/",
+        views.VersionEvaluationsView.as_view(),
+        name="api-version-evaluations",
+    ),
+    path("evaluations/", views.EvaluationListView.as_view(), name="api-evaluation-list"),
+    path(
+        "evaluations/<int:pk>/",
+        views.EvaluationDetailView.as_view(),
+        name="api-evaluation-detail",
+    ),
+]

@@ -161,7 +161,7 @@ def _parse_csv(data: bytes, max_rows: int) -> pd.DataFrame:
             if name in seen:
                 raise DatasetError(f"duplicate column name {name!r} in the CSV header")
             seen.add(name)
-        return pd.read_csv(
+        frame = pd.read_csv(
             io.BytesIO(data), nrows=max_rows + 1, encoding="utf-8-sig", low_memory=False
         )
     except pd.errors.EmptyDataError:
@@ -173,6 +173,11 @@ def _parse_csv(data: bytes, max_rows: int) -> pd.DataFrame:
         raise DatasetError(
             f"unparseable CSV: not valid UTF-8 text (byte offset {exc.start})"
         ) from None
+    # pandas takes rows with one field more than the header as "first column is the index",
+    # shifting every column left; that is a malformed file, not data.
+    if not frame.index.equals(pd.RangeIndex(len(frame))):
+        raise DatasetError("unparseable CSV: rows have more fields than the header")
+    return frame
 
 
 def _parse_parquet(data: bytes, max_rows: int) -> pd.DataFrame:

@@ -257,3 +257,10 @@ def test_categorical_parquet_columns_are_accepted():
     frame.to_parquet(buffer)
     df = load_dataset(buffer.getvalue(), fmt="parquet", sensitive_features=["group"])
     assert df["y_true"].tolist() == [0, 1, 1] and df["y_pred"].tolist() == [1, 0, 1]
+
+
+def test_rows_with_more_fields_than_the_header_are_refused():
+    from evaluations.metrics import DatasetError, load_dataset
+
+    with pytest.raises(DatasetError, match="more fields than the header"):
+        load_dataset(io.BytesIO(b"y_true,y_pred\n1,0,1\n0,1,0\n"))

@@ -1,0 +1,80 @@
+"""Evaluation runs in the admin, read-only: runs are queued through the service (API, pages)
+and written by the worker only."""
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from evaluations.models import EvaluationRun
+
+
+@admin.register(EvaluationRun)
+class EvaluationRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "suite",
+        "status",
+        "version",
+        "progress",
+        "requested_by",
+        "created_at",
+        "finished_at",
+        "attempts",
+    )
+    list_filter = ("suite", "status", "created_at")
+    search_fields = ("version__model__name", "version__version", "dataset_sha256")
+    list_select_related = ("version__model", "requested_by")
+    date_hierarchy = "created_at"
+    readonly_fields = (
+        "page_link",
+        "version",
+        "suite",
+        "status",
+        "progress",
+        "progress_message",
+        "error",
+        "threshold_results",
+        "notes",
+        "metrics",
+        "dataset_name",
+        "dataset_format",
+        "dataset_sha256",
+        "dataset_size",
+        "dataset_rows",
+        "dataset_columns",
+        "reference_name",
+        "reference_sha256",
+        "reference_rows",
+        "sensitive_features",
+        "segment_columns",
+        "thresholds",
+        "thresholds_source",
+        "requested_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "heartbeat_at",
+        "attempts",
+    )
+    exclude = (
+        "dataset",
+        "reference_dataset",
+        "reference_format",
+        "reference_size",
+        "reference_columns",
+    )
+
+    @admin.display(description="Run page")
+    def page_link(self, run):
+        return format_html(
+            '<a href="{}">results and charts</a>', reverse("evaluation-detail", args=[run.pk])
+        )
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,105 @@
+"""Evaluation endpoints: parse, call the service, answer. No rule lives here."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from evaluations import catalogue, selectors, services
+from evaluations.api.serializers import (
+    EvaluationCreateInput,
+    EvaluationQueuedOutput,
+    EvaluationRunOutput,
+    EvaluationRunSummaryOutput,
+    SuiteOutput,
+)
+from evaluations.filtersets import AllEvaluationRunsFilterSet, EvaluationRunFilterSet
+from evaluations.models import EvaluationRun
+from governance.api.workflow_views import visible_version
+from registry.api.views import validated
+
+SUMMARY_DEFERRED = ("metrics", "notes", "thresholds")
+
+
+class EvaluationSuiteListView(generics.ListAPIView):
+    """The suites a run can use: what each needs and produces, and its default thresholds per
+    risk tier."""
+
+    serializer_class = SuiteOutput
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return catalogue.suite_documents()
+
+
+class VersionEvaluationsView(generics.ListAPIView):
+    """GET: the version's runs, newest first (filters `suite`, `status`).
+    POST (multipart/form-data): queue a run; 202 `{"id", "status": "QUEUED"}`."""
+
+    serializer_class = EvaluationRunSummaryOutput
+    filterset_class = EvaluationRunFilterSet
+    parser_classes = [MultiPartParser]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return EvaluationRun.objects.none()
+        version = visible_version(self.request, self.kwargs["pk"])
+        services.check_may_read(version, actor=self.request.user)
+        return selectors.runs_of_version(version).defer(*SUMMARY_DEFERRED)
+
+    @extend_schema(
+        request={"multipart/form-data": EvaluationCreateInput},
+        responses={
+            202: EvaluationQueuedOutput,
+            400: OpenApiResponse(description="invalid input, by field"),
+            403: OpenApiResponse(description="only the model's owner runs evaluations"),
+            404: OpenApiResponse(description="no such version, or not visible to you"),
+            409: OpenApiResponse(description="the version is RETIRED"),
+            415: OpenApiResponse(description="the body is not multipart/form-data"),
+        },
+    )
+    def post(self, request, pk: int):
+        version = visible_version(request, pk)
+        data = validated(EvaluationCreateInput, request)
+        run = services.request_evaluation(version, actor=request.user, **data)
+        return Response(
+            {"id": run.pk, "status": run.status},
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": reverse("api-evaluation-detail", args=[run.pk])},
+        )
+
+
+class EvaluationListView(generics.ListAPIView):
+    """Every run the caller may read (filters `version`, `model`, `suite`, `status`)."""
+
+    serializer_class = EvaluationRunSummaryOutput
+    filterset_class = AllEvaluationRunsFilterSet
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return EvaluationRun.objects.none()
+        services.check_may_read(actor=self.request.user)
+        return (
+            selectors.readable_runs(self.request.user)
+            .select_related("requested_by")
+            .defer(*SUMMARY_DEFERRED)
+            .order_by("-created_at", "-id")
+        )
+
+
+class EvaluationDetailView(generics.RetrieveAPIView):
+    serializer_class = EvaluationRunOutput
+
+    def get_object(self):
+        run = get_object_or_404(
+            EvaluationRun.objects.visible_to(self.request.user).select_related(
+                "version__model", "requested_by"
+            ),
+            pk=self.kwargs["pk"],
+        )
+        services.check_may_read(run.version, actor=self.request.user)
+        return run

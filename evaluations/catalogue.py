@@ -1,0 +1,137 @@
+"""What each suite is, what it needs and produces, and its default thresholds per risk tier:
+the body of GET /api/v1/evaluation-suites/ and the help text of the "Run evaluation" form."""
+
+from __future__ import annotations
+
+from evaluations.choices import Suite
+from evaluations.metrics import SUITES, TIER_THRESHOLDS
+from evaluations.metrics.thresholds import DIRECTIONS, SUITE_SECTIONS
+
+DESCRIPTIONS = {
+    Suite.PERFORMANCE: (
+        "Classification quality of the model's predictions against the true labels "
+        "(binary, positive class 1), as scikit-learn defines it; optional per-segment "
+        "breakdown."
+    ),
+    Suite.BIAS: (
+        "Group fairness of the predictions across each sensitive feature, as fairlearn "
+        "defines it: selection rates and error rates per group and their spread."
+    ),
+    Suite.ROBUSTNESS: (
+        "Data drift of each feature against a reference dataset (Kolmogorov-Smirnov or "
+        "chi-square test, PSI), degradation against the reference, edge cases, and accuracy "
+        "on adversarial inputs the owner supplies in y_pred_adversarial."
+    ),
+    Suite.SECURITY: (
+        "Input validation of the uploaded dataset: schema, label and score ranges, missing "
+        "and infinite values, formula injection, duplicates. The model is not executed, so "
+        "model inversion, membership inference, backdoor and adversarial attacks are not "
+        "performed."
+    ),
+}
+
+METRICS = {
+    Suite.PERFORMANCE: [
+        "accuracy",
+        "precision",
+        "recall",
+        "f1Score",
+        "rocAuc",
+        "confusionMatrix",
+        "support",
+        "rocCurve",
+        "segments",
+    ],
+    Suite.BIAS: [
+        "demographicParity",
+        "equalizedOdds",
+        "disparateImpact",
+        "selectionRateMin",
+        "selectionRateMax",
+        "truePositiveRateDifference",
+        "falsePositiveRateDifference",
+        "groups",
+        "byFeature",
+    ],
+    Suite.ROBUSTNESS: [
+        "driftDetection",
+        "driftedFeatures",
+        "featureDrift",
+        "degradation",
+        "edgeCases",
+        "adversarialAccuracy",
+        "cleanAccuracy",
+        "adversarialAccuracyDrop",
+        "adversarialFlipRate",
+    ],
+    Suite.SECURITY: [
+        "highSeverityFindings",
+        "findings",
+        "findingCounts",
+        "rowsChecked",
+        "columnsChecked",
+        "duplicateRowShare",
+        "notPerformed",
+    ],
+}
+
+INPUTS = {
+    Suite.PERFORMANCE: {
+        "requiredColumns": ["y_true", "y_pred"],
+        "optionalColumns": ["y_score"],
+        "needsSensitiveFeatures": False,
+        "usesReferenceDataset": False,
+    },
+    Suite.BIAS: {
+        "requiredColumns": ["y_true", "y_pred"],
+        "optionalColumns": [],
+        "needsSensitiveFeatures": True,
+        "usesReferenceDataset": False,
+    },
+    Suite.ROBUSTNESS: {
+        "requiredColumns": ["y_true", "y_pred"],
+        "optionalColumns": ["y_score", "y_pred_adversarial"],
+        "needsSensitiveFeatures": False,
+        "usesReferenceDataset": True,
+    },
+    Suite.SECURITY: {
+        "requiredColumns": [],
+        "optionalColumns": ["y_true", "y_pred", "y_score", "y_pred_adversarial"],
+        "needsSensitiveFeatures": False,
+        "usesReferenceDataset": False,
+    },
+}
+
+SECURITY_THRESHOLD = {"highSeverityFindings": 0}
+
+
+def default_thresholds(suite: str) -> dict[str, dict[str, float]]:
+    """Per tier, the thresholds the suite is judged by when the request gives none."""
+    section = SUITE_SECTIONS.get(suite)
+    if section is None:
+        return {tier: dict(SECURITY_THRESHOLD) for tier in TIER_THRESHOLDS}
+    return {tier: dict(document.get(section, {})) for tier, document in TIER_THRESHOLDS.items()}
+
+
+def threshold_directions(suite: str) -> dict[str, str]:
+    section = SUITE_SECTIONS.get(suite)
+    if section is None:
+        return {"highSeverityFindings": "max"}
+    metrics = {m for tier in TIER_THRESHOLDS.values() for m in tier.get(section, {})}
+    return {m: DIRECTIONS[m] for m in DIRECTIONS if m in metrics}
+
+
+def suite_documents() -> list[dict]:
+    return [
+        {
+            "key": key,
+            "name": Suite(key).label,
+            "description": DESCRIPTIONS[key],
+            "metrics": METRICS[key],
+            "thresholdsSection": SUITE_SECTIONS.get(key),
+            "thresholdDirections": threshold_directions(key),
+            "defaultThresholds": default_thresholds(key),
+            **INPUTS[key],
+        }
+        for key in SUITES
+    ]

@@ -1,0 +1,110 @@
+"""An evaluation run: one suite computed by the background worker on an uploaded dataset.
+
+The dataset (and the optional reference dataset) are kept under MEDIA_ROOT exactly as they were
+uploaded, with their SHA-256, so a result can be traced back to the bytes it was computed from.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from evaluations.choices import (
+    ACTIVE_STATUSES,
+    DONE_STATUSES,
+    DatasetFormat,
+    RunStatus,
+    Suite,
+)
+from registry.models import ModelVersion
+
+
+class EvaluationRunQuerySet(models.QuerySet):
+    def visible_to(self, user) -> EvaluationRunQuerySet:
+        """Runs of the versions `user` may see (reading them also needs the read rule)."""
+        return self.filter(version__in=ModelVersion.objects.visible_to(user))
+
+    def finished(self) -> EvaluationRunQuerySet:
+        return self.filter(status__in=(RunStatus.PASSED, RunStatus.FAILED))
+
+
+class EvaluationRun(models.Model):
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="evaluation_runs"
+    )
+    suite = models.CharField(max_length=20, choices=Suite.choices)
+    status = models.CharField(
+        max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True
+    )
+    progress = models.PositiveSmallIntegerField(default=0)
+    progress_message = models.CharField(max_length=300, blank=True)
+
+    # The outcome, as the metric engine gives it (see docs/evaluations.md).
+    metrics = models.JSONField(null=True, blank=True)
+    threshold_results = models.JSONField(default=list, blank=True)
+    notes = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    # What it was computed from.
+    dataset = models.FileField(upload_to="evaluations/", max_length=300)
+    dataset_name = models.CharField(max_length=255)
+    dataset_format = models.CharField(max_length=10, choices=DatasetFormat.choices)
+    dataset_sha256 = models.CharField(max_length=64)
+    dataset_size = models.PositiveBigIntegerField()
+    dataset_rows = models.PositiveIntegerField()
+    dataset_columns = models.JSONField(default=list)
+    reference_dataset = models.FileField(upload_to="evaluations/", max_length=300, blank=True)
+    reference_name = models.CharField(max_length=255, blank=True)
+    reference_format = models.CharField(max_length=10, choices=DatasetFormat.choices, blank=True)
+    reference_sha256 = models.CharField(max_length=64, blank=True)
+    reference_size = models.PositiveBigIntegerField(null=True, blank=True)
+    reference_rows = models.PositiveIntegerField(null=True, blank=True)
+    reference_columns = models.JSONField(null=True, blank=True)
+    sensitive_features = models.JSONField(default=list, blank=True)
+    segment_columns = models.JSONField(default=list, blank=True)
+    thresholds = models.JSONField(default=dict, blank=True)
+    thresholds_source = models.CharField(max_length=200, blank=True)
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    objects = EvaluationRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["version", "suite", "status", "-finished_at"], name="evalrun_latest"
+            ),
+            models.Index(fields=["status", "heartbeat_at"], name="evalrun_heartbeat"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(progress__lte=100), name="evalrun_progress_at_most_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.suite} run #{self.pk} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in DONE_STATUSES
+
+    @property
+    def failed_thresholds(self) -> list[dict]:
+        return [r for r in self.threshold_results or [] if r.get("passed") is False]
+
+    @property
+    def unevaluated_thresholds(self) -> list[dict]:
+        return [r for r in self.threshold_results or [] if r.get("passed") is None]

@@ -1,0 +1,114 @@
+"""Reads of the evaluations feature: for policy conditions, the API and the pages."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+
+from django.db.models import OuterRef, Subquery
+from guardian.shortcuts import get_objects_for_user
+
+from evaluations import access, catalogue
+from evaluations.choices import ACTIVE_STATUSES, FINISHED_STATUSES, Suite
+from evaluations.forms import RunEvaluationForm
+from evaluations.metrics import SUITES, thresholds_for_tier
+from evaluations.models import EvaluationRun
+from governance.access import OWNER_PERMISSION
+from governance.choices import READ_ALL_ROLES
+from governance.roles import roles_of
+from registry.choices import VersionState
+from registry.models import RegisteredModel
+
+HISTORY_PER_SUITE = 5
+PANEL_RECENT = 40
+
+
+def latest_finished(queryset=None):
+    """Of `queryset` (default all runs), the latest PASSED or FAILED run per version and suite:
+    one query, whatever the number of versions."""
+    finished = EvaluationRun.objects.filter(status__in=FINISHED_STATUSES)
+    newest = finished.filter(version_id=OuterRef("version_id"), suite=OuterRef("suite")).order_by(
+        "-finished_at", "-id"
+    )
+    base = finished if queryset is None else queryset.filter(status__in=FINISHED_STATUSES)
+    return base.filter(pk=Subquery(newest.values("pk")[:1]))
+
+
+def latest_runs_for(version_ids: list[int]) -> dict[int, dict[str, dict]]:
+    """Per version id, its latest finished (PASSED or FAILED) run per suite, as policy
+    conditions see it under `evaluations`: {suite: {"status", "metrics"}}. Every id given is
+    a key (an empty map when it has no finished run). One query."""
+    ids = [int(pk) for pk in version_ids]
+    result: dict[int, dict[str, dict]] = {pk: {} for pk in ids}
+    if not ids:
+        return result
+    rows = latest_finished(EvaluationRun.objects.filter(version_id__in=ids)).values_list(
+        "version_id", "suite", "status", "metrics"
+    )
+    for version_id, suite, status, metrics in rows:
+        result[version_id][suite] = {"status": status, "metrics": metrics or {}}
+    return result
+
+
+def readable_runs(user):
+    """The runs `user` may read: every run for the read-all roles, the runs of their own
+    models for a Model Owner, none otherwise."""
+    held = roles_of(user)
+    if held & READ_ALL_ROLES:
+        return EvaluationRun.objects.visible_to(user)
+    if access.may_read_any(user):
+        owned = get_objects_for_user(
+            user, OWNER_PERMISSION, klass=RegisteredModel, accept_global_perms=False
+        )
+        return EvaluationRun.objects.filter(version__model__in=owned)
+    return EvaluationRun.objects.none()
+
+
+def runs_of_version(version):
+    return version.evaluation_runs.select_related("requested_by").order_by("-created_at", "-id")
+
+
+def default_thresholds_text(risk_tier: str) -> str:
+    return json.dumps(thresholds_for_tier(risk_tier), indent=2)
+
+
+def version_panel(version, user, *, form: RunEvaluationForm | None = None) -> dict:
+    """The context of templates/evaluations/_version_panel.html, under one key."""
+    can_read = access.may_read(user, version.model)
+    panel: dict = {"can_read": can_read, "can_run": False}
+    if not can_read:
+        panel["refusal"] = access.read_refusal(user, version.model)
+        return {"evaluation_panel": panel}
+    recent = list(runs_of_version(version).defer("metrics", "notes")[:PANEL_RECENT])
+    latest = {
+        run.suite: run
+        for run in latest_finished(version.evaluation_runs.all())
+        .select_related("requested_by")
+        .defer("metrics", "notes")
+    }
+    history: OrderedDict[str, list] = OrderedDict((suite, []) for suite in SUITES)
+    for run in recent:
+        if len(history[run.suite]) < HISTORY_PER_SUITE:
+            history[run.suite].append(run)
+    can_run = access.may_run(user, version.model) and version.state != VersionState.RETIRED
+    panel.update(
+        {
+            "can_run": can_run,
+            "suites": [
+                {
+                    "key": suite,
+                    "label": Suite(suite).label,
+                    "latest": latest.get(suite),
+                    "history": history[suite],
+                }
+                for suite in SUITES
+            ],
+            "active": [run for run in recent if run.status in ACTIVE_STATUSES],
+            "run_count": len(recent),
+            "form": (form or RunEvaluationForm()) if can_run else None,
+            "default_thresholds": default_thresholds_text(version.model.risk_tier),
+            "risk_tier": version.model.risk_tier,
+            "descriptions": catalogue.DESCRIPTIONS,
+        }
+    )
+    return {"evaluation_panel": panel}

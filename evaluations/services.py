@@ -1,0 +1,467 @@
+"""Writes of the evaluations feature: queue a run, run it (in the worker), recover stale runs.
+
+Like registry/services.py: the access rule, the state check, the change and its audit event in
+one transaction (`domain_action` records refusals). The heavy part, reading and checking the
+uploaded files, happens before that transaction so the database is not held while a large file
+is parsed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from audit.choices import EventType
+from audit.services import record_event
+from evaluations import conf
+from evaluations.access import READ_EVALUATIONS, RUN_EVALUATION, authorize_read, authorize_run
+from evaluations.choices import OUTCOME_ACTIONS, EvaluationAuditAction, RunStatus
+from evaluations.metrics import DatasetError, ThresholdsError, load_dataset, run_suite
+from evaluations.metrics import sha256_digest as digest
+from evaluations.models import EvaluationRun
+from evaluations.text import clean_json, clean_text
+from evaluations.uploads import PreparedDataset, PreparedRun, prepare_run
+from governance.actions import domain_action
+from governance.choices import NotificationKind
+from governance.errors import InvalidState
+from governance.notifications import notify
+from registry.choices import VersionState
+from registry.models import ModelVersion
+
+logger = logging.getLogger(__name__)
+
+TASK = "evaluations.tasks.run_evaluation"
+# NotificationKind.EVALUATION_FAILED where governance.choices has it (being added), else the
+# closest existing kind.
+FAILED_NOTIFICATION_KIND = getattr(
+    NotificationKind, "EVALUATION_FAILED", NotificationKind.CHANGES_REQUIRED
+)
+STALE_ERROR = "worker stopped responding"
+# Progress shares: reading the files, then the metric engine, then saving the result.
+LOAD_SHARE, ENGINE_SHARE = 10, 88
+
+
+# ---- queueing -------------------------------------------------------------------------------
+
+
+def _require_runnable(version: ModelVersion) -> None:
+    if version.state == VersionState.RETIRED:
+        raise InvalidState(
+            "a RETIRED version is not evaluated any more", state=version.state
+        ).about(action=RUN_EVALUATION, model_id=version.model_id, version_id=version.pk)
+
+
+@domain_action(READ_EVALUATIONS)
+def check_may_read(version: ModelVersion | None = None, *, actor) -> None:
+    """Refuse (403, audited) reading the evaluations of `version`, or any evaluations."""
+    authorize_read(actor, version)
+
+
+@domain_action(RUN_EVALUATION)
+def check_may_run(version: ModelVersion, *, actor) -> None:
+    authorize_run(actor, version)
+    _require_runnable(version)
+
+
+def request_evaluation(
+    version: ModelVersion,
+    *,
+    actor,
+    suite: str,
+    dataset,
+    reference_dataset=None,
+    sensitive_features=(),
+    segment_columns=(),
+    thresholds: Any = None,
+) -> EvaluationRun:
+    """Check the request, store the files and queue the run; the worker computes it.
+
+    Raises Forbidden (403), InvalidState (409) or django ValidationError (400, by field).
+    """
+    check_may_run(version, actor=actor)
+    prepared = prepare_run(
+        suite=suite,
+        dataset=dataset,
+        risk_tier=version.model.risk_tier,
+        reference_dataset=reference_dataset,
+        sensitive_features=sensitive_features,
+        segment_columns=segment_columns,
+        thresholds=thresholds,
+    )
+    stored = _store_files(version, prepared)
+    try:
+        return _queue_run(version, actor=actor, prepared=prepared, stored=stored)
+    except BaseException:
+        for name in stored.values():
+            default_storage.delete(name)
+        raise
+
+
+def _store_files(version: ModelVersion, prepared: PreparedRun) -> dict[str, str]:
+    folder = f"evaluations/version-{version.pk}/{uuid.uuid4().hex}"
+    stored: dict[str, str] = {}
+    for role, item in (("dataset", prepared.dataset), ("reference", prepared.reference)):
+        if item is not None:
+            stored[role] = default_storage.save(
+                f"{folder}/{role}.{item.format}", ContentFile(item.content)
+            )
+    return stored
+
+
+def _dataset_fields(prefix: str, item: PreparedDataset | None, name: str | None) -> dict:
+    if item is None:
+        return {}
+    return {
+        prefix if prefix == "dataset" else "reference_dataset": name,
+        f"{prefix}_name": item.name,
+        f"{prefix}_format": item.format,
+        f"{prefix}_sha256": item.sha256,
+        f"{prefix}_size": item.size,
+        f"{prefix}_rows": item.rows,
+        f"{prefix}_columns": item.columns,
+    }
+
+
+@domain_action(RUN_EVALUATION)
+def _queue_run(
+    version: ModelVersion, *, actor, prepared: PreparedRun, stored: dict[str, str]
+) -> EvaluationRun:
+    authorize_run(actor, version)
+    version = ModelVersion.objects.select_related("model").get(pk=version.pk)
+    _require_runnable(version)
+    run = EvaluationRun.objects.create(
+        version=version,
+        suite=prepared.suite,
+        status=RunStatus.QUEUED,
+        progress_message="waiting for a worker",
+        sensitive_features=prepared.sensitive_features,
+        segment_columns=prepared.segment_columns,
+        thresholds=prepared.thresholds,
+        thresholds_source=prepared.thresholds_source,
+        requested_by=actor,
+        **_dataset_fields("dataset", prepared.dataset, stored.get("dataset")),
+        **_dataset_fields("reference", prepared.reference, stored.get("reference")),
+    )
+    _audit(run, EvaluationAuditAction.QUEUED, user=actor)
+    run_id = run.pk
+    transaction.on_commit(lambda: enqueue(run_id))
+    return run
+
+
+def enqueue(run_id: int) -> None:
+    """Hand the run to the django-q2 worker. A broker failure leaves the run QUEUED."""
+    try:
+        async_task(TASK, run_id, task_name=f"evaluation run {run_id}", group="evaluations")
+    except Exception:
+        logger.exception("could not queue evaluation run %s", run_id)
+
+
+def _audit(run: EvaluationRun, action: str, *, user=None, **extra) -> None:
+    details = {
+        "runId": run.pk,
+        "suite": run.suite,
+        "datasetSha256": run.dataset_sha256,
+        "datasetRows": run.dataset_rows,
+        "attempt": run.attempts,
+    }
+    if run.reference_sha256:
+        details["referenceSha256"] = run.reference_sha256
+    if run.sensitive_features:
+        details["sensitiveFeatures"] = run.sensitive_features
+    details.update(extra)
+    record_event(
+        EventType.EVALUATION_RUN,
+        action,
+        user=user,
+        model_id=run.version.model_id,
+        version_id=run.version_id,
+        details=details,
+    )
+
+
+# ---- running (in the worker) ------------------------------------------------------------------
+
+
+class ProgressWriter:
+    """The progress callback: one cheap UPDATE at most every `interval` seconds.
+
+    It writes only while the run is still this attempt's (RUNNING with the same attempt
+    count), so a worker whose run was recovered as stale stops touching it.
+    """
+
+    def __init__(self, run: EvaluationRun, *, interval: float | None = None, clock=time.monotonic):
+        self.run_id = run.pk
+        self.attempt = run.attempts
+        self.interval = conf.progress_interval() if interval is None else interval
+        self.clock = clock
+        self.last_write: float | None = None
+        self.last_percent = 0
+        self.writes = 0
+
+    def __call__(self, percent: float, message: str, *, force: bool = False) -> None:
+        value = max(self.last_percent, min(99, int(percent)))
+        self.last_percent = value
+        now = self.clock()
+        if not force and self.last_write is not None and now - self.last_write < self.interval:
+            return
+        self.last_write = now
+        self.writes += 1
+        EvaluationRun.objects.filter(
+            pk=self.run_id, status=RunStatus.RUNNING, attempts=self.attempt
+        ).update(
+            progress=value,
+            progress_message=clean_text(message, 300),
+            heartbeat_at=timezone.now(),
+        )
+
+    def engine(self) -> Callable[[int, str], None]:
+        """The callback for run_suite: its 0-100 mapped into this run's engine share."""
+
+        def report(percent: int, message: str) -> None:
+            self(LOAD_SHARE + ENGINE_SHARE * percent / 100, message)
+
+        return report
+
+
+def claim(run_id: int) -> EvaluationRun | None:
+    """Move a QUEUED run to RUNNING for this worker; None when it is not QUEUED any more
+    (another worker has it, or it is finished), so a task delivered twice runs once."""
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = EvaluationRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+            status=RunStatus.RUNNING,
+            progress=0,
+            progress_message="starting",
+            started_at=now,
+            heartbeat_at=now,
+            attempts=F("attempts") + 1,
+        )
+        if not claimed:
+            return None
+        run = EvaluationRun.objects.select_related("version__model__owner", "requested_by").get(
+            pk=run_id
+        )
+        _audit(run, EvaluationAuditAction.STARTED)
+    return run
+
+
+class StoredFileError(DatasetError):
+    pass
+
+
+def _load_stored(run: EvaluationRun, which: str):
+    if which == "dataset":
+        field, sha, fmt, what = run.dataset, run.dataset_sha256, run.dataset_format, ""
+    else:
+        field, sha, fmt = run.reference_dataset, run.reference_sha256, run.reference_format
+        what = "reference dataset: "
+    try:
+        with default_storage.open(field.name, "rb") as handle:
+            content = handle.read()
+    except (FileNotFoundError, OSError) as exc:
+        raise StoredFileError(
+            f"{what}the stored file cannot be read ({exc.strerror or exc})"
+        ) from None
+    actual = digest(content)
+    if actual != sha:
+        raise StoredFileError(
+            f"{what}the stored file does not match the SHA-256 recorded at upload "
+            f"({sha[:12]}..., now {actual[:12]}...); it was altered or damaged"
+        )
+    return load_dataset(
+        content,
+        fmt=fmt,
+        max_bytes=max(conf.max_upload_bytes(), len(content)),
+        max_rows=max(conf.max_rows(), run.dataset_rows or 0, run.reference_rows or 0),
+        validate=False,
+    )
+
+
+def execute(run: EvaluationRun, progress: ProgressWriter) -> dict[str, Any]:
+    """Load the stored file(s) and compute the suite; raises DatasetError for bad data."""
+    progress(1, "reading the dataset", force=True)
+    data = _load_stored(run, "dataset")
+    reference = None
+    if run.reference_dataset:
+        progress(5, "reading the reference dataset")
+        reference = _load_stored(run, "reference")
+    progress(LOAD_SHARE, f"dataset loaded: {len(data)} rows")
+    return run_suite(
+        run.suite,
+        data,
+        reference=reference,
+        sensitive_features=run.sensitive_features,
+        segment_columns=run.segment_columns,
+        thresholds=run.thresholds or None,
+        progress=progress.engine(),
+    )
+
+
+def run_evaluation(run_id: int) -> str:
+    """The worker's task: claim the run, compute it, store the outcome. Returns the status."""
+    run = claim(run_id)
+    if run is None:
+        logger.info("evaluation run %s is not QUEUED any more; nothing to do", run_id)
+        return "skipped"
+    progress = ProgressWriter(run)
+    try:
+        result = execute(run, progress)
+    except (DatasetError, ThresholdsError) as exc:
+        return finish_error(run, str(exc))
+    except MemoryError:
+        return finish_error(run, "the dataset is too large to evaluate in the worker's memory")
+    except Exception as exc:
+        logger.exception("evaluation run %s failed", run_id)
+        return finish_error(run, f"the evaluation failed unexpectedly ({type(exc).__name__})")
+    try:
+        return finish(run, result)
+    except Exception as exc:
+        logger.exception("could not store the result of evaluation run %s", run_id)
+        return finish_error(run, f"the result could not be stored ({type(exc).__name__})")
+
+
+def _outcome_message(run: EvaluationRun, reason: str) -> str:
+    version = run.version
+    text = f"{version.model.name} {version.version}: the {run.suite} evaluation {reason}"
+    return clean_text(text, 500)
+
+
+def _describe_failures(results: list[dict]) -> str:
+    parts = []
+    for r in results:
+        sign = ">=" if r.get("direction") in ("min", "significance") else "<="
+        value = r.get("value")
+        shown = f"{value:.3g}" if isinstance(value, int | float) else "n/a"
+        parts.append(f"{r['metric']} {shown} (needs {sign} {r.get('threshold')})")
+    return ", ".join(parts)
+
+
+def finish(run: EvaluationRun, result: dict[str, Any]) -> str:
+    status = RunStatus.PASSED if result.get("passed") else RunStatus.FAILED
+    results = clean_json(result.get("thresholdResults") or [])
+    now = timezone.now()
+    with transaction.atomic():
+        updated = EvaluationRun.objects.filter(
+            pk=run.pk, status=RunStatus.RUNNING, attempts=run.attempts
+        ).update(
+            status=status,
+            progress=100,
+            progress_message="done",
+            metrics=clean_json(result.get("metrics") or {}),
+            threshold_results=results,
+            notes=clean_json(result.get("notes") or []),
+            error="",
+            finished_at=now,
+            heartbeat_at=now,
+        )
+        if not updated:
+            logger.warning("evaluation run %s was taken from this worker; result dropped", run.pk)
+            return "dropped"
+        run.refresh_from_db()
+        failed = run.failed_thresholds
+        _audit(
+            run,
+            OUTCOME_ACTIONS[status],
+            failedThresholds=[
+                {k: r.get(k) for k in ("metric", "value", "threshold", "direction")} for r in failed
+            ],
+            unevaluatedThresholds=[r["metric"] for r in run.unevaluated_thresholds],
+        )
+        if status == RunStatus.FAILED:
+            _notify_owner(run, f"FAILED its thresholds: {_describe_failures(failed)}")
+    return status
+
+
+def finish_error(run: EvaluationRun, reason: str, *, only_if_running: bool = True) -> str:
+    reason = clean_text(reason, 5000)
+    now = timezone.now()
+    with transaction.atomic():
+        queryset = EvaluationRun.objects.filter(pk=run.pk)
+        if only_if_running:
+            queryset = queryset.filter(status=RunStatus.RUNNING, attempts=run.attempts)
+        updated = queryset.update(
+            status=RunStatus.ERROR,
+            error=reason,
+            progress_message="stopped with an error",
+            finished_at=now,
+            heartbeat_at=now,
+        )
+        if not updated:
+            return "dropped"
+        run.refresh_from_db()
+        _audit(run, EvaluationAuditAction.ERROR, error=reason)
+        _notify_owner(run, f"could not be completed: {reason}")
+    return RunStatus.ERROR
+
+
+def _notify_owner(run: EvaluationRun, reason: str) -> None:
+    """Tell the owner (and the requester); a failure to notify never loses the outcome."""
+    version = run.version
+    try:
+        with transaction.atomic():
+            notify(
+                [version.model.owner, run.requested_by],
+                kind=FAILED_NOTIFICATION_KIND,
+                message=_outcome_message(run, reason),
+                version=version,
+            )
+    except Exception:
+        logger.exception("could not notify the owner of evaluation run %s", run.pk)
+
+
+# ---- stale runs -----------------------------------------------------------------------------
+
+
+def recover_stale_runs(
+    *, timeout: float | None = None, requeue: bool = True, now=None
+) -> dict[str, list[int]]:
+    """RUNNING runs without a heartbeat for `timeout` seconds: their worker died (killed, out of
+    memory, past the cluster's timeout). Each is re-queued once (while attempts < the maximum),
+    otherwise it ends in ERROR ("worker stopped responding"). Returns the ids of both."""
+    timeout = conf.heartbeat_timeout() if timeout is None else timeout
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=timeout)
+    stale = (
+        EvaluationRun.objects.filter(status=RunStatus.RUNNING)
+        .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
+        .select_related("version__model__owner", "requested_by")
+        .order_by("id")
+    )
+    outcome: dict[str, list[int]] = {"requeued": [], "errored": []}
+    for run in stale:
+        silent = int((now - (run.heartbeat_at or run.started_at)).total_seconds())
+        if requeue and run.attempts < conf.max_attempts():
+            with transaction.atomic():
+                updated = EvaluationRun.objects.filter(
+                    pk=run.pk, status=RunStatus.RUNNING, attempts=run.attempts
+                ).update(
+                    status=RunStatus.QUEUED,
+                    progress=0,
+                    progress_message=f"re-queued: the worker stopped responding ({silent} s "
+                    "without a heartbeat)",
+                    heartbeat_at=None,
+                )
+                if updated:
+                    _audit(run, EvaluationAuditAction.REQUEUED, silentSeconds=silent)
+                    run_id = run.pk
+                    transaction.on_commit(lambda run_id=run_id: enqueue(run_id))
+                    outcome["requeued"].append(run.pk)
+        else:
+            reason = (
+                f"{STALE_ERROR}: no heartbeat for {silent} s (attempt {run.attempts} of "
+                f"{conf.max_attempts()})"
+            )
+            if finish_error(run, reason) == RunStatus.ERROR:
+                outcome["errored"].append(run.pk)
+    return outcome

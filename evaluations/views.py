@@ -1,0 +1,106 @@
+"""Evaluation pages: run a suite, watch it, read its results. Thin: forms in, services do."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+
+from evaluations import access, catalogue, selectors, services
+from evaluations.charts import bias_blocks, run_charts
+from evaluations.filtersets import EvaluationRunFilterSet
+from evaluations.forms import RunEvaluationForm, split_names
+from evaluations.models import EvaluationRun
+from registry.models import ModelVersion
+
+PAGE_SIZE = 25
+
+
+def _visible_version(request, pk: int) -> ModelVersion:
+    return get_object_or_404(
+        ModelVersion.objects.visible_to(request.user).select_related("model__owner"), pk=pk
+    )
+
+
+@login_required
+def run_create(request, pk: int):
+    """The "Run evaluation" form (also shown on the version page's panel)."""
+    version = _visible_version(request, pk)
+    services.check_may_run(version, actor=request.user)
+    form = RunEvaluationForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            run = services.request_evaluation(
+                version,
+                actor=request.user,
+                suite=data["suite"],
+                dataset=data["dataset"],
+                reference_dataset=data.get("reference_dataset"),
+                sensitive_features=split_names(data["sensitive_features"]),
+                segment_columns=split_names(data["segment_columns"]),
+                thresholds=data["thresholds"],
+            )
+        except ValidationError as error:
+            form.add_service_errors(error.message_dict)
+        else:
+            messages.success(request, f"The {run.suite} evaluation is queued.")
+            return redirect("evaluation-detail", pk=run.pk)
+    return render(
+        request,
+        "evaluations/run_form.html",
+        {
+            "form": form,
+            "version": version,
+            "model": version.model,
+            "default_thresholds": selectors.default_thresholds_text(version.model.risk_tier),
+            "suites": catalogue.suite_documents(),
+        },
+    )
+
+
+@login_required
+def run_detail(request, pk: int):
+    run = get_object_or_404(
+        EvaluationRun.objects.visible_to(request.user).select_related(
+            "version__model__owner", "requested_by"
+        ),
+        pk=pk,
+    )
+    services.check_may_read(run.version, actor=request.user)
+    metrics = run.metrics or {}
+    return render(
+        request,
+        "evaluations/run_detail.html",
+        {
+            "run": run,
+            "version": run.version,
+            "model": run.version.model,
+            "metrics": metrics,
+            "charts": run_charts(run) if run.is_done else [],
+            "bias_blocks": bias_blocks(metrics) if run.suite == "bias" else [],
+            "segments": (metrics.get("segments") or {}) if run.suite == "performance" else {},
+            "drift": (metrics.get("featureDrift") or {}) if run.suite == "robustness" else {},
+            "can_run": access.may_run(request.user, run.version.model),
+            "thresholds_text": json.dumps(run.thresholds, indent=2),
+        },
+    )
+
+
+@login_required
+def version_history(request, pk: int):
+    version = _visible_version(request, pk)
+    services.check_may_read(version, actor=request.user)
+    filterset = EvaluationRunFilterSet(
+        request.GET, queryset=selectors.runs_of_version(version).defer("metrics", "notes")
+    )
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "evaluations/history.html",
+        {"version": version, "model": version.model, "page": page, "filter": filterset},
+    )
