@@ -26,6 +26,7 @@ system-deps:
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	$(PY) manage.py setup_report_schedules
 	bash bin/run
 
 lint: install
@@ -36,4 +37,4 @@ test: install system-deps lint
 	$(PY) -m pytest -n $(TEST_WORKERS)
 
 bench: install
-	$(PY) bench/run_all.py
+	for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

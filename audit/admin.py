@@ -60,3 +60,134 @@ class AuditEventAdmin(admin.ModelAdmin):
         filters = {key: value for key, value in request.GET.items() if value}
         queryset = export_audit_events(queryset, actor=request.user, fmt=fmt, filters=filters)
         return streaming_export(queryset, fmt)
+
+
+# --------------------------------------------------------------------------------------------
+# Reports and evidence bundles
+# --------------------------------------------------------------------------------------------
+
+from django.shortcuts import get_object_or_404, render  # noqa: E402
+
+from audit.api.report_views import bundle_response, pdf_response  # noqa: E402
+from audit.evidence import export_evidence_bundle  # noqa: E402
+from audit.models import Report, ReportStatus  # noqa: E402
+from audit.reports.services import report_for_download  # noqa: E402
+from registry.models import ModelVersion  # noqa: E402
+
+EVIDENCE_PAGE_SIZE = 100
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    """Generated reports, read-only, with their PDF; and the evidence bundle of any version.
+    Reports are requested on the Reports page or through the API, never edited here."""
+
+    list_display = (
+        "id",
+        "kind",
+        "period",
+        "status",
+        "trigger",
+        "requested_by",
+        "created_at",
+        "finished_at",
+        "pages",
+        "short_sha256",
+        "download",
+    )
+    list_filter = ("kind", "status", "trigger", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("period", "sha256")
+    list_select_related = ("requested_by",)
+    ordering = ("-created_at", "-id")
+    change_list_template = "admin/audit/report/change_list.html"
+    fields = (
+        "kind",
+        "period",
+        "period_start",
+        "period_end",
+        "status",
+        "trigger",
+        "requested_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "file",
+        "sha256",
+        "size",
+        "pages",
+        "generator_version",
+        "parameters_pretty",
+        "error",
+        "download",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="SHA-256")
+    def short_sha256(self, obj):
+        return (
+            format_html('<span title="{}">{}…</span>', obj.sha256, obj.sha256[:12])
+            if obj.sha256
+            else ""
+        )
+
+    @admin.display(description="parameters")
+    def parameters_pretty(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.parameters, indent=2, sort_keys=True))
+
+    @admin.display(description="PDF")
+    def download(self, obj):
+        if obj.status != ReportStatus.DONE:
+            return ""
+        return format_html(
+            '<a href="{}">Download</a>', reverse("admin:audit_report_download", args=[obj.pk])
+        )
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/download/", wrap(self.download_view), name="audit_report_download"),
+            path("evidence-bundles/", wrap(self.evidence_list_view), name="audit_evidence_list"),
+            path(
+                "evidence-bundles/<int:version_id>/",
+                wrap(self.evidence_view),
+                name="audit_evidence_bundle",
+            ),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request, pk: int):
+        return pdf_response(report_for_download(pk, actor=request.user))
+
+    def evidence_list_view(self, request):
+        """Pick a version (search by model name or version id) to download its bundle."""
+        query = request.GET.get("q", "").strip()[:200]
+        versions = ModelVersion.objects.visible_to(request.user).select_related("model")
+        if query.isdigit():
+            versions = versions.filter(pk=int(query))
+        elif query:
+            versions = versions.filter(model__name__icontains=query)
+        versions = versions.order_by("model__name", "-created_at")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Evidence bundles",
+            "opts": self.model._meta,
+            "query": query,
+            "versions": versions[:EVIDENCE_PAGE_SIZE],
+            "more": versions.count() > EVIDENCE_PAGE_SIZE,
+        }
+        return render(request, "admin/audit/report/evidence_bundles.html", context)
+
+    def evidence_view(self, request, version_id: int):
+        version = get_object_or_404(
+            ModelVersion.objects.visible_to(request.user).select_related("model"), pk=version_id
+        )
+        return bundle_response(export_evidence_bundle(version, actor=request.user))

@@ -2,6 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from audit.api import report_views
 from audit.api.views import AuditEventViewSet
 from governance.api import workflow_views as workflow
 from governance.api.views import MeView, ObtainTokenView
@@ -16,6 +17,7 @@ router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("risk-tier-changes", workflow.RiskTierChangeViewSet, basename="risktierchange")
 router.register("notifications", workflow.NotificationViewSet, basename="notification")
 router.register("policies", PolicyViewSet, basename="policy")
+router.register("reports", report_views.ReportViewSet, basename="report")
 
 version_actions = [
     ("submit", workflow.SubmitView),
@@ -52,5 +54,19 @@ urlpatterns = [
     ),
     path("approval-dashboard/", workflow.ApprovalDashboardView.as_view(), name="api-dashboard"),
     path("", include("evaluations.api.urls")),
+    # Reports, evidence bundles and the streaming audit export (issue 7), before the router so
+    # that audit-events/export/ is not read as an event id.
+    path(
+        "versions/<int:pk>/evidence-bundle/",
+        report_views.EvidenceBundleView.as_view(),
+        name="api-version-evidence-bundle",
+    ),
+    path(
+        "reports/<int:pk>/download/",
+        report_views.ReportDownloadView.as_view(),
+        name="api-report-download",
+    ),
+    path("audit-events/export/", report_views.AuditExportView.as_view(), name="api-audit-export"),
+    path("", include("policies.api.monitoring_urls")),
     path("", include(router.urls)),
 ]

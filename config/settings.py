@@ -187,6 +187,7 @@ SPECTACULAR_SETTINGS = {
         "VersionStateEnum": "registry.choices.VersionState",
         "EnvironmentEnum": "governance.choices.Environment",
         "NotificationKindEnum": "governance.choices.NotificationKind",
+        "ReportKindEnum": "audit.models.ReportKind",
     },
 }
 

@@ -50,6 +50,15 @@ RULES: dict[str, Rule] = {
     Action.WRITE_POLICY: _rule(any_model=(Role.SECURITY_ARCHITECT,)),
     Action.VIEW_AUDIT: _rule(any_model=READ_ALL_ROLES, writes=False),
     Action.EXPORT_AUDIT: _rule(any_model=READ_ALL_ROLES, writes=False),
+    # Generating a report adds nothing to the registry, so auditors may (the contract says so).
+    Action.GENERATE_REPORT: _rule(any_model=(Role.MRC, Role.AUDITOR), writes=False),
+    Action.READ_REPORTS: _rule(any_model=READ_ALL_ROLES, writes=False),
+    Action.EXPORT_EVIDENCE: _rule(any_model=READ_ALL_ROLES, own_model=OWNER, writes=False),
+    Action.REQUEST_EXCEPTION: _rule(own_model=OWNER),
+    Action.DECIDE_EXCEPTION: _rule(any_model=(Role.MRC, Role.SECURITY_ARCHITECT, Role.EXECUTIVE)),
+    Action.REVOKE_EXCEPTION: _rule(any_model=(Role.MRC,)),
+    Action.READ_COMPLIANCE: _rule(any_model=tuple(Role), writes=False),
+    Action.MANAGE_WEBHOOKS: _rule(any_model=(Role.MRC,)),
 }
 
 

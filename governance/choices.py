@@ -40,6 +40,14 @@ class Action(models.TextChoices):
     RUN_EVALUATION = "RUN_EVALUATION", "run evaluations"
     READ_EVALUATIONS = "READ_EVALUATIONS", "read evaluations"
     WRITE_POLICY = "WRITE_POLICY", "write policies"
+    GENERATE_REPORT = "GENERATE_REPORT", "generate reports"
+    READ_REPORTS = "READ_REPORTS", "read reports"
+    EXPORT_EVIDENCE = "EXPORT_EVIDENCE", "export a version's evidence bundle"
+    REQUEST_EXCEPTION = "REQUEST_EXCEPTION", "request a policy exception"
+    DECIDE_EXCEPTION = "DECIDE_EXCEPTION", "approve or reject a policy exception"
+    REVOKE_EXCEPTION = "REVOKE_EXCEPTION", "revoke a policy exception"
+    READ_COMPLIANCE = "READ_COMPLIANCE", "read the compliance summary"
+    MANAGE_WEBHOOKS = "MANAGE_WEBHOOKS", "manage outgoing webhooks"
 
 
 class PromotionAction(models.TextChoices):
@@ -83,6 +91,14 @@ class NotificationKind(models.TextChoices):
     CHANGES_REQUIRED = "CHANGES_REQUIRED", "changes required"
     DEPLOYED = "DEPLOYED", "deployed"
     TIER_CHANGE = "TIER_CHANGE", "risk tier change"
+    EXCEPTION_REQUESTED = "EXCEPTION_REQUESTED", "policy exception awaits your decision"
+    EXCEPTION_DECIDED = "EXCEPTION_DECIDED", "policy exception decided"
+    EXCEPTION_EXPIRING = "EXCEPTION_EXPIRING", "policy exception expiring soon"
+    EXCEPTION_EXPIRED = "EXCEPTION_EXPIRED", "policy exception expired"
+    VIOLATION = "VIOLATION", "policy violation"
+    EVALUATION_FAILED = "EVALUATION_FAILED", "evaluation failed"
+    SECURITY_ISSUE = "SECURITY_ISSUE", "security issue"
+    EXCEPTION_REVIEW = "EXCEPTION_REVIEW", "policy exception review"
 
 
 # The guide's MRC review checklist, recorded with an approval.
@@ -93,3 +109,47 @@ MRC_CHECKLIST = {
     "complianceSatisfied": "Compliance requirements satisfied",
     "businessJustificationClear": "Business justification clear and valid",
 }
+
+
+class ExceptionStatus(models.TextChoices):
+    """A policy exception: REQUESTED until every approval its model's tier needs is in."""
+
+    REQUESTED = "REQUESTED"
+    ACTIVE = "ACTIVE"
+    EXPIRED = "EXPIRED"
+    REJECTED = "REJECTED"
+    REVOKED = "REVOKED"
+
+
+class ViolationStatus(models.TextChoices):
+    OPEN = "OPEN"
+    RESOLVED = "RESOLVED"
+
+
+class WebhookEvent(models.TextChoices):
+    """What an outgoing webhook can subscribe to; the value is the payload's `event`."""
+
+    VIOLATION_OPENED = "violation.opened", "policy violation opened"
+    VIOLATION_RESOLVED = "violation.resolved", "policy violation resolved"
+    APPROVAL_REQUESTED = "approval.requested", "approval requested"
+    EVALUATION_FAILED = "evaluation.failed", "evaluation failed"
+    SECURITY_ISSUE = "security.issue", "security issue"
+    EXCEPTION_EXPIRING = "exception.expiring", "policy exception expiring soon"
+    EXCEPTION_EXPIRED = "exception.expired", "policy exception expired"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+
+
+class MonitoringTrigger(models.TextChoices):
+    """Why a continuous-monitoring sweep ran."""
+
+    SCHEDULE = "SCHEDULE"
+    ENHANCED = "ENHANCED"
+    POLICY_CHANGE = "POLICY_CHANGE"
+    SCAN_RESULT = "SCAN_RESULT"
+    EXCEPTION = "EXCEPTION"
+    MANUAL = "MANUAL"

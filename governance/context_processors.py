@@ -15,11 +15,16 @@ def navigation(request):
         ("Models", reverse("model-list")),
         ("Approvals", reverse("approvals")),
         ("Policies", reverse("policy-list")),
+        ("Exceptions", reverse("exception-list")),
     ]
+    if is_allowed(user, Action.READ_COMPLIANCE):
+        items.append(("Compliance", reverse("compliance")))
     if is_allowed(user, Action.REGISTER_MODEL):
         items.append(("Register a model", reverse("model-register")))
     if is_allowed(user, Action.VIEW_AUDIT):
         items.append(("Audit trail", reverse("audit-trail")))
+    if is_allowed(user, Action.READ_REPORTS):
+        items.append(("Reports", reverse("reports")))
     items.append(("Workflow", reverse("workflow")))
     if user.is_staff:
         items.append(("Admin", reverse("admin:index")))

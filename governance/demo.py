@@ -12,6 +12,7 @@ from evaluations.demo import run_demo_evaluations
 from governance import promotion, tier_changes
 from governance.choices import Role
 from governance.users import create_or_update_user
+from policies.demo import seed_monitoring_demo
 from policies.documents import validate_document
 from policies.management.commands.load_policies import read_documents
 from policies.services import load_documents
@@ -223,4 +224,5 @@ def seed_demo(stdout=None) -> dict[str, object]:
                 requested_tier="HIGH",
                 justification="The model now drives automated retention offers to customers.",
             )
+    seed_monitoring_demo(users)
     return {"users": users, "models_created": created}

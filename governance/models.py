@@ -144,3 +144,68 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+# --------------------------------------------------------------------------------------------
+# Outgoing webhooks (issue 6): configured in the admin, delivered by the worker
+# (governance/webhooks.py).
+# --------------------------------------------------------------------------------------------
+
+
+from governance.choices import DeliveryStatus, WebhookEvent  # noqa: E402
+
+
+def new_webhook_secret() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(32)
+
+
+class Webhook(models.Model):
+    """A receiver of alerts: every event it subscribes to is POSTed to `url` as JSON, signed
+    with HMAC-SHA256 under `secret` (see governance/webhooks.py for the headers)."""
+
+    name = models.CharField(max_length=200)
+    url = models.URLField(max_length=2000)
+    secret = models.CharField(max_length=200, default=new_webhook_secret)
+    events = models.JSONField(default=list, blank=True)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookDelivery(models.Model):
+    """One event for one webhook, and every attempt to deliver it (the delivery log)."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.PROTECT, related_name="deliveries")
+    event = models.CharField(max_length=40, choices=WebhookEvent.choices, db_index=True)
+    event_id = models.UUIDField()
+    # The exact bytes POSTed, so every retry sends (and signs) the same body.
+    body = models.TextField()
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    log = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.webhook_id} ({self.status})"

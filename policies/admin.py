@@ -80,3 +80,6 @@ class PolicyEvaluationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+from policies import monitoring_admin  # noqa: E402, F401  (exceptions, violations, webhooks)

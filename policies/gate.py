@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 
 from audit.choices import EventType
 from audit.services import record_event
@@ -19,7 +19,7 @@ from policies.conditions import (
     prepare_context,
 )
 from policies.context import build_context
-from policies.models import Policy, PolicyEvaluation
+from policies.models import Policy, PolicyEvaluation, PolicyException
 from registry.models import ModelVersion
 
 
@@ -71,13 +71,34 @@ class GateOutcome:
         }
 
 
+def covering_exceptions_for(
+    version_ids: Iterable[int] | QuerySet, policies: Iterable[Policy], *, now=None
+) -> dict[tuple[int, int], int]:
+    """(version pk, policy pk) -> id of the exception in force for that pair, in one query.
+
+    In force: ACTIVE and not yet past its `expiresAt`, so an exception whose expiry job has not
+    run yet already stops covering at the minute it expires.
+    """
+    policy_ids = [policy.pk for policy in policies if policy.pk is not None]
+    if not policy_ids:
+        return {}
+    rows = (
+        PolicyException.objects.in_force(now)
+        .filter(version__in=version_ids, policy__in=policy_ids)
+        .values_list("version_id", "policy_id", "pk")
+    )
+    return {(version_id, policy_id): pk for version_id, policy_id, pk in rows}
+
+
 def covering_exceptions(version: ModelVersion, policies: Iterable[Policy]) -> dict[int, int]:
     """Policy pk -> id of the active exception that covers its failure on this version.
 
-    This is the one place where exceptions enter policy evaluation. Policy exceptions are not
-    built yet (the exceptions issue), so today no failure is excepted.
+    This is the one place where exceptions enter policy evaluation (the monitoring sweep asks
+    covering_exceptions_for, its set-based twin): an ACTIVE, unexpired exception for the
+    (policy, version) pair makes that policy's failure pass as excepted.
     """
-    return {}
+    covered = covering_exceptions_for([version.pk], policies)
+    return {policy_id: exception_id for (_, policy_id), exception_id in covered.items()}
 
 
 def rule_outcome(condition: str, context: PreparedContext) -> ConditionOutcome:

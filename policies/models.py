@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from governance.choices import ExceptionStatus, MonitoringTrigger, Role, ViolationStatus
 from policies.choices import Enforcement, EvaluationTrigger, PolicyStatus, PolicyType, Severity
 from registry.models import ModelVersion
 
@@ -90,3 +92,194 @@ class PolicyEvaluation(models.Model):
     @property
     def blocks(self) -> bool:
         return self.enforcement == Enforcement.ENFORCE and not self.passed and not self.excepted
+
+
+# --------------------------------------------------------------------------------------------
+# Policy exceptions, continuous monitoring and compliance (issue 6).
+# --------------------------------------------------------------------------------------------
+
+
+class PolicyExceptionQuerySet(models.QuerySet):
+    def visible_to(self, user) -> PolicyExceptionQuerySet:
+        """Exceptions on the versions `user` may see (a Model Owner: their own models')."""
+        return self.filter(version__in=ModelVersion.objects.visible_to(user))
+
+    def in_force(self, now=None) -> PolicyExceptionQuerySet:
+        """ACTIVE and not yet past `expiresAt` (the expiry job may not have run yet)."""
+        return self.filter(status=ExceptionStatus.ACTIVE, expires_at__gt=now or timezone.now())
+
+
+class PolicyException(models.Model):
+    """The guide's exception request form, and where the request stands.
+
+    REQUESTED until every approval the model's risk tier needs is in, then ACTIVE for
+    `duration_days` (until `expires_at`); it ends EXPIRED, REJECTED or REVOKED. While ACTIVE, the
+    policy's failure on the version passes as excepted (policies.gate.covering_exceptions).
+    """
+
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="exceptions")
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="policy_exceptions"
+    )
+    justification = models.TextField()
+    risk_assessment = models.TextField()
+    mitigation = models.TextField()
+    duration_days = models.PositiveSmallIntegerField()
+    monitoring_plan = models.TextField()
+    status = models.CharField(
+        max_length=10,
+        choices=ExceptionStatus.choices,
+        default=ExceptionStatus.REQUESTED,
+        db_index=True,
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The last approval (ACTIVE) or the rejection.
+    decided_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # When it stopped being REQUESTED or ACTIVE, by whom (empty: the expiry job), and why.
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    end_comments = models.TextField(blank=True)
+    # The "expires within 48 hours" reminder went out.
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+    objects = PolicyExceptionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One open request or active exception per policy and version.
+            models.UniqueConstraint(
+                fields=["policy", "version"],
+                condition=models.Q(status__in=[ExceptionStatus.REQUESTED, ExceptionStatus.ACTIVE]),
+                name="policyexception_one_open_per_pair",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"exception #{self.pk} {self.policy_id} on {self.version_id} ({self.status})"
+
+    @property
+    def window_end(self):
+        """The end of the time it was (or is) in force: ended, else its expiry."""
+        if self.ended_at is not None and self.expires_at is not None:
+            return min(self.ended_at, self.expires_at)
+        return self.ended_at or self.expires_at
+
+
+class ExceptionApproval(models.Model):
+    """One approval of an exception: who, in which role, when, with which comments."""
+
+    exception = models.ForeignKey(
+        PolicyException, on_delete=models.PROTECT, related_name="approvals"
+    )
+    role = models.CharField(max_length=40, choices=Role.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    comments = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["exception", "user"], name="exception_approval_person"),
+            models.UniqueConstraint(fields=["exception", "role"], name="exception_approval_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} approval of exception {self.exception_id} by {self.user_id}"
+
+
+class ViolationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ViolationQuerySet:
+        return self.filter(version__in=ModelVersion.objects.visible_to(user))
+
+    def open(self) -> ViolationQuerySet:
+        return self.filter(status=ViolationStatus.OPEN)
+
+
+class Violation(models.Model):
+    """A rule of an active policy failing on a monitored version, not covered by an exception.
+
+    Opened by the monitoring sweep when it first sees the failure, `last_seen` moved on at every
+    sweep that still sees it, RESOLVED (with the reason) once the rule passes, an exception
+    covers it, or the pair leaves monitoring (version retired or policy out of scope).
+    """
+
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="violations")
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="violations")
+    rule_index = models.PositiveSmallIntegerField()
+    condition = models.TextField()
+    message = models.TextField()
+    severity = models.CharField(max_length=10, choices=Severity.choices, db_index=True)
+    environment = models.CharField(max_length=20)
+    status = models.CharField(
+        max_length=10, choices=ViolationStatus.choices, default=ViolationStatus.OPEN, db_index=True
+    )
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=200, blank=True)
+
+    objects = ViolationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-first_seen", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["policy", "version", "rule_index"],
+                condition=models.Q(status=ViolationStatus.OPEN),
+                name="violation_one_open_per_rule",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy_id} rule {self.rule_index} on {self.version_id} ({self.status})"
+
+
+class MonitoringRun(models.Model):
+    """One sweep of continuous monitoring: what it covered and what it found."""
+
+    trigger = models.CharField(max_length=20, choices=MonitoringTrigger.choices)
+    policy = models.ForeignKey(
+        Policy, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField()
+    versions = models.PositiveIntegerField(default=0)
+    pairs = models.PositiveIntegerField(default=0)
+    evaluations_stored = models.PositiveIntegerField(default=0)
+    violations_opened = models.PositiveIntegerField(default=0)
+    violations_resolved = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.trigger} sweep at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class ComplianceSnapshot(models.Model):
+    """The compliance figures of one day, kept for the trend (taken by a daily job)."""
+
+    date = models.DateField(unique=True)
+    score = models.FloatField()
+    pairs = models.PositiveIntegerField()
+    complying_pairs = models.PositiveIntegerField()
+    active_violations = models.PositiveIntegerField()
+    violations_by_severity = models.JSONField(default=dict)
+    risk_distribution = models.JSONField(default=dict)
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.score}%"

@@ -19,6 +19,7 @@ from governance.choices import Action
 from governance.errors import Invalid
 from policies.documents import to_document, to_fields
 from policies.models import Policy
+from policies.monitoring import policy_changed
 
 
 def _record(action: str, policy: Policy, actor, changes: dict | None = None) -> None:
@@ -36,6 +37,7 @@ def _create(document: dict, actor) -> Policy:
         raise Invalid(f"policy {fields['policy_id']!r} already exists", field="policyId")
     policy = Policy.objects.create(created_by=actor, **fields)
     _record("CREATE_POLICY", policy, actor)
+    policy_changed(policy)
     return policy
 
 
@@ -54,6 +56,7 @@ def _replace(policy: Policy, document: dict, actor) -> Policy:
             setattr(policy, name, value)
         policy.save()
         _record("UPDATE_POLICY", policy, actor, changes)
+        policy_changed(policy)
     return policy
 
 

@@ -15,6 +15,7 @@ from governance.access import authorize
 from governance.actions import domain_action
 from governance.choices import Action
 from governance.errors import Invalid, InvalidState
+from policies.monitoring import scan_result_recorded
 from registry.choices import EDITABLE_STATES
 from registry.models import Artifact, ModelVersion, RegisteredModel
 from registry.risk import TierDecision, derive_tier, stated_tier
@@ -321,4 +322,5 @@ def update_artifact(
         version_id=version.pk,
         details={"artifact": artifact.pk, "changes": changes},
     )
+    scan_result_recorded(artifact, changes)
     return artifact

@@ -159,6 +159,9 @@ def version_detail(request, pk: int):
             "documentation_text": documentation if isinstance(documentation, str) else None,
             "documentation_sections": documentation if isinstance(documentation, dict) else None,
             "can_edit": owner_may_edit and version.is_editable,
+            "can_request_exception": is_allowed(
+                request.user, Action.REQUEST_EXCEPTION, model=version.model
+            ),
             **version_workflow(version, request.user, artifacts),
             **version_panel(version, request.user),
         },

@@ -1,0 +1,594 @@
+"""A version's evidence bundle: one zip a regulator can take away and check.
+
+The zip holds `manifest.json` (the SHA-256 of every other file, who exported it and when, and
+the audit chain's head at that moment), a PDF summary, the documentation, the review decisions,
+the state transitions, the risk tier changes of the model, the evaluation runs, the policy
+evidence (each evaluation with the exact policy revision that judged it) and the audit trail
+excerpt as JSON lines, each event with its place in the hash chain.
+
+The export itself is an audit event (AUDIT_ACCESS / EXPORT_EVIDENCE) written after the bundle
+is built; it names the SHA-256 of the manifest and of the zip file itself, so the chain vouches
+for every byte of the bundle (the manifest alone vouches for every file in it).
+`verify_evidence_bundle` (audit/evidence_verify.py) checks a bundle file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.core.exceptions import FieldError
+from django.db import DatabaseError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.text import slugify
+
+from audit.choices import EventType
+from audit.exports import event_document
+from audit.models import AuditEvent, canonical_timestamp
+from audit.optional import optional_model, plain_value, row_document
+from audit.reports.pdf import generator_version, render_pdf
+from audit.services import actor_name, chain_head, record_event
+from governance.access import authorize
+from governance.actions import domain_action
+from governance.choices import Action, Decision
+from governance.models import Approval, RiskTierChangeRequest, StateTransition
+from policies.documents import to_document
+from policies.models import Policy, PolicyEvaluation
+from policies.selectors import latest_evaluations
+from registry.models import ModelVersion
+
+EXPORT_ACTION = "EXPORT_EVIDENCE"
+BUNDLE_FORMAT = "model-registry-evidence-bundle/1"
+MANIFEST = "manifest.json"
+SUMMARY = "summary.pdf"
+AUDIT_EXCERPT = "audit-trail.jsonl"
+POLICY_EVALUATIONS = "policy-evidence/evaluations.json"
+POLICY_DIR = "policy-evidence/policies/"
+EXCERPT_CHUNK = 2000
+
+README = """Evidence bundle of {model} {version} (model id {model_id}, version id {version_id})
+Exported by {exported_by} at {exported_at} from the model registry.
+
+manifest.json           SHA-256 of every other file; who exported the bundle and when; the
+                        audit chain's head (sequence number and hash) at that moment.
+summary.pdf             A readable summary of everything below.
+version.json            The version, its model and its artifacts (with their SHA-256 and scans).
+documentation.*         The version's documentation exactly as stored (.md text or .json card).
+approvals.json          Every review decision: stage, environment, cycle, decision, reviewer,
+                        role, comments and the MRC checklist.
+transitions.json        Every state change, oldest first (user "system" for automatic steps).
+risk-tier-changes.json  The model's risk tier change requests and their decisions.
+evaluations.json        The version's evaluation runs: metrics, thresholds, dataset digests.
+exceptions.json         Policy exceptions concerning the version (when the registry records them).
+policy-evidence/        evaluations.json: every policy evaluation of the version with its rule
+                        results; policies/<policyId>@<revision>.json: the exact policy document
+                        of each revision that judged it; violations.json: what continuous
+                        monitoring found on the version.
+audit-trail.jsonl       The audit events of the version (and the model's own events), one JSON
+                        object a line, with seq, prevHash and hash: each hash is
+                        SHA-256(prevHash + "\\n" + canonical JSON of the event), so the lines can be
+                        checked against the registry's chain.
+
+To check the bundle: python manage.py verify_evidence_bundle THIS_FILE.zip
+(with the registry's database at hand it also checks the excerpt against the stored chain and
+that this export was recorded; --offline checks the files and the excerpt's own hashes only).
+"""
+
+
+def _json_bytes(document) -> bytes:
+    return (
+        json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    ).encode()
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _iso(value: datetime | None) -> str | None:
+    return canonical_timestamp(value) if value else None
+
+
+def _username(user) -> str | None:
+    return user.get_username() if user is not None else None
+
+
+@dataclass(frozen=True)
+class EvidenceBundle:
+    content: bytes
+    filename: str
+    manifest: dict
+    manifest_sha256: str
+    sha256: str
+    event: AuditEvent
+
+
+# --------------------------------------------------------------------------------------------
+# The documents
+# --------------------------------------------------------------------------------------------
+
+
+def version_document(version: ModelVersion, artifacts) -> dict:
+    model = version.model
+    return {
+        "model": {
+            "id": model.pk,
+            "name": model.name,
+            "description": model.description,
+            "owner": model.owner.get_username(),
+            "riskTier": model.risk_tier,
+            "riskTierReason": model.risk_tier_reason,
+            "riskAssessment": model.risk_assessment,
+            "tags": model.tags,
+            "createdAt": _iso(model.created_at),
+            "updatedAt": _iso(model.updated_at),
+        },
+        "version": {
+            "id": version.pk,
+            "version": version.version,
+            "state": version.state,
+            "description": version.description,
+            "tags": version.tags,
+            "createdBy": _username(version.created_by),
+            "submittedBy": _username(version.submitted_by),
+            "productionRequestedBy": _username(version.production_requested_by),
+            "reviewCycle": version.review_cycle,
+            "createdAt": _iso(version.created_at),
+            "updatedAt": _iso(version.updated_at),
+        },
+        "artifacts": [
+            {
+                "id": a.pk,
+                "name": a.name,
+                "type": a.type,
+                "uri": a.uri,
+                "sha256": a.sha256,
+                "securityScan": {
+                    "status": a.scan_status,
+                    "scanner": a.scan_scanner,
+                    "findings": a.scan_findings,
+                    "scannedAt": _iso(a.scanned_at),
+                },
+                "createdAt": _iso(a.created_at),
+            }
+            for a in artifacts
+        ],
+    }
+
+
+def approval_document(approval: Approval) -> dict:
+    return {
+        "id": approval.pk,
+        "stage": approval.stage,
+        "environment": approval.environment,
+        "cycle": approval.cycle,
+        "decision": approval.decision,
+        "user": approval.user.get_username(),
+        "role": approval.role,
+        "comments": approval.comments,
+        "checklist": approval.checklist,
+        "createdAt": _iso(approval.created_at),
+    }
+
+
+def transition_document(transition: StateTransition) -> dict:
+    return {
+        "id": transition.pk,
+        "fromState": transition.from_state,
+        "toState": transition.to_state,
+        "action": transition.action,
+        "user": _username(transition.user) or "system",
+        "comments": transition.comments,
+        "timestamp": _iso(transition.timestamp),
+    }
+
+
+def tier_change_document(request: RiskTierChangeRequest) -> dict:
+    return {
+        "id": request.pk,
+        "fromTier": request.from_tier,
+        "requestedTier": request.requested_tier,
+        "justification": request.justification,
+        "status": request.status,
+        "requestedBy": request.requested_by.get_username(),
+        "createdAt": _iso(request.created_at),
+        "decidedAt": _iso(request.decided_at),
+        "decisions": [
+            {
+                "decision": d.decision,
+                "user": d.user.get_username(),
+                "role": d.role,
+                "comments": d.comments,
+                "at": _iso(d.created_at),
+            }
+            for d in request.decisions.all()
+        ],
+    }
+
+
+EVALUATION_RUN_FIELDS = {
+    "suite": "suite",
+    "status": "status",
+    "metrics": "metrics",
+    "thresholdResults": "threshold_results",
+    "thresholds": "thresholds",
+    "thresholdsSource": "thresholds_source",
+    "notes": "notes",
+    "error": "error",
+    "datasetName": "dataset_name",
+    "datasetSha256": "dataset_sha256",
+    "datasetRows": "dataset_rows",
+    "datasetColumns": "dataset_columns",
+    "referenceName": "reference_name",
+    "referenceSha256": "reference_sha256",
+    "sensitiveFeatures": "sensitive_features",
+    "createdAt": "created_at",
+    "startedAt": "started_at",
+    "finishedAt": "finished_at",
+}
+
+
+def evaluation_runs(version: ModelVersion) -> list[dict] | None:
+    """The version's evaluation runs, or None where the registry does not record runs."""
+    run_model = optional_model("evaluations", "EvaluationRun")
+    if run_model is None:
+        return None
+    documents = []
+    for run in run_model.objects.filter(version=version).order_by("created_at", "id"):
+        document = {"id": run.pk}
+        for key, attname in EVALUATION_RUN_FIELDS.items():
+            if hasattr(run, attname):
+                value = getattr(run, attname)
+                document[key] = _iso(value) if isinstance(value, datetime) else plain_value(value)
+        requested_by = getattr(run, "requested_by", None)
+        document["requestedBy"] = _username(requested_by)
+        documents.append(document)
+    return documents
+
+
+def _guarded_rows(build):
+    """Rows of a model another feature owns; None (not recorded) when its shape is unknown."""
+    try:
+        with transaction.atomic():  # a savepoint: a failed query must not poison the export
+            return build()
+    except (DatabaseError, FieldError, AttributeError, TypeError, ValueError):
+        return None
+
+
+def _approval_documents(exception) -> list[dict]:
+    approvals = getattr(exception, "approvals", None)
+    if approvals is None:
+        return []
+    return [
+        {
+            "role": getattr(a, "role", None),
+            "user": _username(getattr(a, "user", None)),
+            "comments": getattr(a, "comments", ""),
+            "at": _iso(getattr(a, "created_at", None)),
+        }
+        for a in approvals.select_related("user").order_by("pk")
+    ]
+
+
+def exception_documents(version: ModelVersion) -> list[dict] | None:
+    """Policy exceptions concerning the version (every field, their approvals), or None where
+    the registry does not record exceptions."""
+    exception_model = optional_model("policies", "PolicyException")
+    if exception_model is None:
+        return None
+
+    def build():
+        documents = []
+        for row in exception_model.objects.filter(version=version).order_by("pk"):
+            document = row_document(row)
+            policy = getattr(row, "policy", None)
+            document["policyId"] = getattr(policy, "policy_id", None)
+            document["requestedBy"] = _username(getattr(row, "requested_by", None))
+            document["approvals"] = _approval_documents(row)
+            documents.append(document)
+        return documents
+
+    return _guarded_rows(build)
+
+
+def violation_documents(version: ModelVersion) -> list[dict] | None:
+    """Violations continuous monitoring found on the version, or None where not recorded."""
+    violation_model = optional_model("policies", "Violation")
+    if violation_model is None:
+        return None
+
+    def build():
+        documents = []
+        for row in violation_model.objects.filter(version=version).order_by("pk"):
+            document = row_document(row)
+            policy = getattr(row, "policy", None)
+            document["policyId"] = getattr(policy, "policy_id", None)
+            documents.append(document)
+        return documents
+
+    return _guarded_rows(build)
+
+
+def policy_evidence(version: ModelVersion) -> tuple[list[dict], dict[str, bytes]]:
+    """Every evaluation of the version and the policy documents of the revisions that judged."""
+    evaluations = list(
+        PolicyEvaluation.objects.filter(version=version)
+        .select_related("policy")
+        .order_by("evaluated_at", "id")
+    )
+    latest_ids = {e.pk for e in latest_evaluations(version)}
+    revision_ids = {e.policy_revision for e in evaluations if e.policy_revision is not None}
+    revisions = {
+        record.history_id: record
+        for record in Policy.history.filter(history_id__in=revision_ids).select_related(
+            "history_user"
+        )
+    }
+    files: dict[str, bytes] = {}
+    documents = []
+    for evaluation in evaluations:
+        record = revisions.get(evaluation.policy_revision)
+        policy_file = None
+        if record is not None:
+            policy_file = f"{POLICY_DIR}{evaluation.policy.policy_id}@{record.history_id}.json"
+            if policy_file not in files:
+                files[policy_file] = _json_bytes(
+                    {
+                        "policyId": record.policy_id,
+                        "revision": record.history_id,
+                        "revisionDate": _iso(record.history_date),
+                        "revisionBy": _username(record.history_user),
+                        "changeType": {"+": "created", "~": "changed", "-": "deleted"}.get(
+                            record.history_type, record.history_type
+                        ),
+                        "document": to_document(record),
+                    }
+                )
+        documents.append(
+            {
+                "id": evaluation.pk,
+                "policyId": evaluation.policy.policy_id,
+                "policyRevision": evaluation.policy_revision,
+                "policyDocument": policy_file,
+                "environment": evaluation.environment,
+                "enforcement": evaluation.enforcement,
+                "trigger": evaluation.trigger,
+                "passed": evaluation.passed,
+                "excepted": evaluation.excepted,
+                "blocks": evaluation.blocks,
+                "latest": evaluation.pk in latest_ids,
+                "rules": evaluation.rule_results,
+                "evaluatedAt": _iso(evaluation.evaluated_at),
+            }
+        )
+    return documents, files
+
+
+def excerpt_queryset(version: ModelVersion, head_seq: int):
+    """The version's events and the model's own (version-less) events, up to the head."""
+    return AuditEvent.objects.filter(
+        Q(version_id=version.pk) | Q(model_id=version.model_id, version_id__isnull=True),
+        seq__lte=head_seq,
+    ).order_by("seq")
+
+
+def audit_excerpt(version: ModelVersion, head_seq: int) -> tuple[bytes, dict]:
+    buffer = io.StringIO()
+    by_type: dict[str, Counter] = {}
+    count, first, last = 0, None, None
+    for event in excerpt_queryset(version, head_seq).iterator(chunk_size=EXCERPT_CHUNK):
+        buffer.write(json.dumps(event_document(event), sort_keys=True) + "\n")
+        by_type.setdefault(event.event_type, Counter())[event.action] += 1
+        count += 1
+        first = first or event
+        last = event
+    summary = {
+        "count": count,
+        "first_seq": first.seq if first else None,
+        "last_seq": last.seq if last else None,
+        "first_at": first.timestamp.strftime("%Y-%m-%d %H:%M UTC") if first else None,
+        "last_at": last.timestamp.strftime("%Y-%m-%d %H:%M UTC") if last else None,
+        "by_type": [
+            (event_type, sum(actions.values()), sorted(actions))
+            for event_type, actions in sorted(by_type.items())
+        ],
+    }
+    return buffer.getvalue().encode(), summary
+
+
+# --------------------------------------------------------------------------------------------
+# Building and exporting
+# --------------------------------------------------------------------------------------------
+
+
+@domain_action(Action.EXPORT_EVIDENCE)
+def authorize_export(version: ModelVersion, *, actor) -> None:
+    authorize(actor, Action.EXPORT_EVIDENCE, model=version.model, version_id=version.pk)
+
+
+def build_files(version: ModelVersion, *, exported_by: str, exported_at: datetime, head):
+    """The bundle's files (path -> bytes), without the manifest; and the summary's context."""
+    head_seq, head_hash = head
+    artifacts = list(version.artifacts.order_by("created_at", "id"))
+    approvals = list(version.approvals.select_related("user").order_by("created_at", "id"))
+    transitions = list(version.transitions.select_related("user").order_by("timestamp", "id"))
+    tier_changes = list(
+        RiskTierChangeRequest.objects.filter(model=version.model)
+        .select_related("requested_by")
+        .prefetch_related("decisions__user")
+        .order_by("created_at", "id")
+    )
+    evaluations, policy_files = policy_evidence(version)
+    runs = evaluation_runs(version)
+    exceptions = exception_documents(version)
+    violations = violation_documents(version)
+    excerpt, audit_summary = audit_excerpt(version, head_seq)
+
+    files: dict[str, bytes] = {
+        "README.txt": README.format(
+            model=version.model.name,
+            version=version.version,
+            model_id=version.model_id,
+            version_id=version.pk,
+            exported_by=exported_by,
+            exported_at=_iso(exported_at),
+        ).encode(),
+        "version.json": _json_bytes(version_document(version, artifacts)),
+    }
+    documentation = version.documentation
+    if isinstance(documentation, str):
+        documentation_file = "documentation.md"
+        files[documentation_file] = documentation.encode()
+    else:
+        documentation_file = "documentation.json"
+        files[documentation_file] = _json_bytes(documentation)
+    files["approvals.json"] = _json_bytes([approval_document(a) for a in approvals])
+    files["transitions.json"] = _json_bytes([transition_document(t) for t in transitions])
+    files["risk-tier-changes.json"] = _json_bytes([tier_change_document(r) for r in tier_changes])
+    files["evaluations.json"] = _json_bytes(
+        {"recorded": runs is not None, "runs": runs or []}
+        | ({} if runs is not None else {"note": "evaluation runs are not recorded yet"})
+    )
+    files["exceptions.json"] = _json_bytes(
+        {"recorded": exceptions is not None, "exceptions": exceptions or []}
+        | ({} if exceptions is not None else {"note": "policy exceptions are not recorded yet"})
+    )
+    files[POLICY_EVALUATIONS] = _json_bytes(evaluations)
+    files["policy-evidence/violations.json"] = _json_bytes(
+        {"recorded": violations is not None, "violations": violations or []}
+        | ({} if violations is not None else {"note": "monitoring violations are not recorded yet"})
+    )
+    files.update(sorted(policy_files.items()))
+    files[AUDIT_EXCERPT] = excerpt
+
+    latest = latest_evaluations(version)
+    context = {
+        "model": version.model,
+        "version": version,
+        "artifacts": artifacts,
+        "approvals": approvals,
+        "transitions": transitions,
+        "latest_policy": sorted(latest, key=lambda e: (e.policy.policy_id, e.environment)),
+        "evaluation_runs": None
+        if runs is None
+        else [
+            run | {"finishedText": (run.get("finishedAt") or "")[:16].replace("T", " ")}
+            for run in runs
+        ],
+        "exceptions": exceptions,
+        "violations": violations,
+        "documentation_file": documentation_file,
+        "documentation_sections": list(documentation) if isinstance(documentation, dict) else [],
+        "audit": audit_summary,
+        "head_seq": head_seq,
+        "exported_at_text": exported_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "counts": {
+            "approvals": len(approvals),
+            "approved": sum(a.decision == Decision.APPROVED for a in approvals),
+            "rejected": sum(a.decision == Decision.REJECTED for a in approvals),
+            "transitions": len(transitions),
+            "policy_evaluations": len(evaluations),
+            "policy_failed": sum(not e["passed"] for e in evaluations),
+            "audit_events": audit_summary["count"],
+        },
+        "file_digests": [(name, sha256_hex(data)) for name, data in files.items()],
+        "doc": {
+            "title": "Evidence bundle",
+            "subtitle": f"{version.model.name} {version.version}",
+            "reference": f"Version id {version.pk} · exported {exported_at:%Y-%m-%d %H:%M} UTC",
+            "generator": generator_version(),
+            "facts": [
+                ("Model", f"{version.model.name} (id {version.model_id})"),
+                ("Version", f"{version.version} (id {version.pk}), state {version.state}"),
+                ("Risk tier", version.model.risk_tier),
+                ("Owner", version.model.owner.get_username()),
+                ("Exported by", exported_by),
+                ("Exported at", exported_at.strftime("%Y-%m-%d %H:%M:%S UTC")),
+                ("Audit chain head at export", f"event #{head_seq}, {head_hash}"),
+                ("Generator", generator_version()),
+            ],
+            "note": "Every file of the bundle is listed with its SHA-256 in manifest.json. "
+            "The export is recorded in the registry's audit trail with the manifest's SHA-256.",
+            "toc": [],
+        },
+    }
+    return files, context
+
+
+def _zip(files: dict[str, bytes], moment: datetime) -> bytes:
+    stamp = moment.astimezone(UTC).timetuple()[:6]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        for name, data in files.items():
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, data)
+    return buffer.getvalue()
+
+
+def export_evidence_bundle(version: ModelVersion, *, actor) -> EvidenceBundle:
+    """Build the bundle for `actor` (who must be allowed to export it) and audit the export."""
+    authorize_export(version, actor=actor)
+    version = ModelVersion.objects.select_related(
+        "model__owner", "created_by", "submitted_by", "production_requested_by"
+    ).get(pk=version.pk)
+    exported_by = actor_name(actor)
+    exported_at = timezone.now()
+    head = chain_head()
+    files, context = build_files(
+        version, exported_by=exported_by, exported_at=exported_at, head=head
+    )
+    files[SUMMARY] = render_pdf("reports/evidence_summary.html", context).content
+    manifest = {
+        "format": BUNDLE_FORMAT,
+        "hashAlgorithm": "sha256",
+        "files": {name: sha256_hex(data) for name, data in sorted(files.items())},
+        "exportedBy": exported_by,
+        "exportedAt": _iso(exported_at),
+        "auditChainHead": head[1],
+        "auditChainHeadSeq": head[0],
+        "model": {
+            "id": version.model_id,
+            "name": version.model.name,
+            "riskTier": version.model.risk_tier,
+        },
+        "version": {"id": version.pk, "version": version.version, "state": version.state},
+        "generator": generator_version(),
+    }
+    manifest_bytes = _json_bytes(manifest)
+    manifest_sha = sha256_hex(manifest_bytes)
+    content = _zip({MANIFEST: manifest_bytes, **files}, exported_at)
+    event = record_event(
+        EventType.AUDIT_ACCESS,
+        EXPORT_ACTION,
+        user=actor,
+        model_id=version.model_id,
+        version_id=version.pk,
+        details={
+            "manifestSha256": manifest_sha,
+            "bundleSha256": sha256_hex(content),
+            "bundleBytes": len(content),
+            "files": len(manifest["files"]),
+            "auditChainHeadSeq": head[0],
+            "auditEvents": context["counts"]["audit_events"],
+        },
+    )
+    filename = (
+        f"evidence-{slugify(version.model.name) or 'model'}-{slugify(version.version) or 'v'}"
+        f"-{version.pk}-{exported_at:%Y%m%dT%H%M%SZ}.zip"
+    )
+    return EvidenceBundle(
+        content=content,
+        filename=filename,
+        manifest=manifest,
+        manifest_sha256=manifest_sha,
+        sha256=event.details["bundleSha256"],
+        event=event,
+    )

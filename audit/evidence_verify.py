@@ -1,0 +1,266 @@
+"""Checking an evidence bundle.
+
+Offline (the file alone): every file in the zip against manifest.json (a changed byte, a
+missing or an extra file fails, naming the file), the zip's own structure (entries as the
+registry writes them), and each audit excerpt event against its own hash and its predecessor.
+
+With the registry's database at hand, also: each excerpt event against the stored chain (seq,
+hash, prevHash), the manifest's auditChainHead against the chain, the excerpt's completeness,
+and the export's own audit event, which names the SHA-256 of the manifest and of the zip file:
+so a changed byte anywhere in the file, even in the zip's container, fails.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.db import DatabaseError
+
+from audit.evidence import AUDIT_EXCERPT, EXPORT_ACTION, MANIFEST, excerpt_queryset, sha256_hex
+from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent, chain_hash, event_content
+
+HEX = set("0123456789abcdef")
+MAX_BUNDLE_BYTES = 2 * 1024**3
+
+
+@dataclass
+class BundleVerdict:
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    files_checked: int = 0
+    events_checked: int = 0
+    database_checked: bool = False
+    sha256: str = ""
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+def _is_sha256(value) -> bool:
+    return isinstance(value, str) and len(value) == 64 and set(value) <= HEX
+
+
+def _read_bytes(source) -> bytes:
+    if hasattr(source, "read"):
+        return source.read(MAX_BUNDLE_BYTES)
+    with open(source, "rb") as handle:
+        return handle.read(MAX_BUNDLE_BYTES)
+
+
+def _read_members(archive: zipfile.ZipFile, verdict: BundleVerdict) -> dict[str, bytes]:
+    names = [info.filename for info in archive.infolist()]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        verdict.problems.append(f"the zip holds several files named {', '.join(duplicates)}")
+    members = {}
+    for info in archive.infolist():
+        try:
+            members[info.filename] = archive.read(info)
+        except Exception as exc:  # a corrupt entry raises many kinds of error: each is a finding
+            verdict.problems.append(f"{info.filename}: cannot be read from the zip ({exc})")
+    return members
+
+
+def _check_structure(archive: zipfile.ZipFile, exported_at, verdict: BundleVerdict) -> None:
+    """Entries exactly as the registry writes them: deflated, no extras or comments, stamped
+    with the export time. (A changed container byte is caught for sure by the export's
+    recorded SHA-256 when the database is at hand.)"""
+    expected_stamp = None
+    try:
+        moment = datetime.fromisoformat(exported_at).astimezone(UTC)
+        expected_stamp = (*moment.timetuple()[:5], moment.second - moment.second % 2)
+    except (TypeError, ValueError):
+        verdict.problems.append("manifest.json: exportedAt is not an ISO 8601 timestamp")
+    if archive.comment:
+        verdict.problems.append("the zip carries a comment the registry never writes")
+    for info in archive.infolist():
+        odd = []
+        if info.compress_type != zipfile.ZIP_DEFLATED:
+            odd.append("compression")
+        if info.extra:
+            odd.append("extra field")
+        if info.comment:
+            odd.append("comment")
+        if expected_stamp is not None and tuple(info.date_time) != expected_stamp:
+            odd.append("timestamp")
+        if info.external_attr != 0o644 << 16:
+            odd.append("attributes")
+        if odd:
+            verdict.problems.append(
+                f"{info.filename}: zip entry altered ({', '.join(odd)} not as exported)"
+            )
+
+
+def _excerpt_events(data: bytes, verdict: BundleVerdict) -> list[dict]:
+    """Parse the excerpt and check each event's hash against its own content (offline)."""
+    events = []
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        verdict.problems.append(f"{AUDIT_EXCERPT}: not UTF-8 text")
+        return events
+    previous_seq = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        where = f"{AUDIT_EXCERPT} line {number}"
+        try:
+            event = json.loads(line)
+            content = event_content(
+                seq=event["seq"],
+                timestamp=datetime.fromisoformat(event["timestamp"]),
+                event_type=event["eventType"],
+                user_id=event["userId"],
+                model_id=event["modelId"],
+                version_id=event["versionId"],
+                action=event["action"],
+                details=event["details"],
+                ip_address=event["ipAddress"],
+                user_agent=event["userAgent"],
+                session_id=event["sessionId"],
+            )
+            prev_hash, own_hash = event["prevHash"], event["hash"]
+            if chain_hash(prev_hash, content) != own_hash:
+                verdict.problems.append(
+                    f"{where} (event #{event['seq']}): its content does not match its hash"
+                )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            verdict.problems.append(f"{where}: not an audit event ({exc})")
+            continue
+        if not isinstance(event["seq"], int) or event["seq"] <= previous_seq:
+            verdict.problems.append(f"{where}: events out of order")
+            continue
+        previous_seq = event["seq"]
+        events.append(event)
+    verdict.events_checked = len(events)
+    return events
+
+
+def _check_against_database(
+    manifest: dict, manifest_sha: str, events: list[dict], verdict: BundleVerdict
+) -> None:
+    try:
+        AuditChainHead.objects.filter(pk=1).exists()
+    except DatabaseError as exc:
+        verdict.notes.append(f"database not reachable, chain not checked ({exc})".splitlines()[0])
+        return
+    verdict.database_checked = True
+    stored = {
+        row[0]: row
+        for row in AuditEvent.objects.filter(seq__in=[e["seq"] for e in events]).values_list(
+            "seq", "hash", "prev_hash"
+        )
+    }
+    for event in events:
+        row = stored.get(event["seq"])
+        if row is None:
+            verdict.problems.append(f"event #{event['seq']} of the excerpt is not in the chain")
+        elif (row[1], row[2]) != (event["hash"], event["prevHash"]):
+            verdict.problems.append(
+                f"event #{event['seq']} of the excerpt differs from the stored chain"
+            )
+    head, head_seq = manifest.get("auditChainHead"), manifest.get("auditChainHeadSeq")
+    if not (head == GENESIS_HASH and head_seq == 0) and not (
+        isinstance(head, str)
+        and isinstance(head_seq, int)
+        and AuditEvent.objects.filter(hash=head, seq=head_seq).exists()
+    ):
+        verdict.problems.append(
+            f"manifest.json: auditChainHead {str(head)[:16]}… (#{head_seq}) is not a hash of "
+            "the chain"
+        )
+    version_info = manifest.get("version")
+    version_id = version_info.get("id") if isinstance(version_info, dict) else None
+    if isinstance(version_id, int) and isinstance(head_seq, int):
+        from registry.models import ModelVersion
+
+        version = ModelVersion.objects.filter(pk=version_id).first()
+        if version is not None:
+            present = {e["seq"] for e in events}
+            missing = [
+                seq
+                for seq in excerpt_queryset(version, head_seq).values_list("seq", flat=True)
+                if seq not in present
+            ]
+            if missing:
+                shown = ", ".join(f"#{s}" for s in missing[:10])
+                verdict.problems.append(
+                    f"{AUDIT_EXCERPT} lacks {len(missing)} event(s) of this version recorded "
+                    f"before the head: {shown}"
+                )
+    export = (
+        AuditEvent.objects.filter(action=EXPORT_ACTION, details__manifestSha256=manifest_sha)
+        .order_by("seq")
+        .first()
+    )
+    if export is None:
+        verdict.problems.append(
+            "manifest.json: no export of this manifest is recorded in the audit trail"
+        )
+        return
+    verdict.notes.append(
+        f"export recorded as audit event #{export.seq} by {export.user_id} "
+        f"at {export.timestamp:%Y-%m-%d %H:%M:%S} UTC"
+    )
+    recorded = (export.details or {}).get("bundleSha256")
+    if recorded and recorded != verdict.sha256:
+        verdict.problems.append(
+            f"the zip file is not the one exported: its SHA-256 {verdict.sha256[:16]}… differs "
+            f"from the recorded {recorded[:16]}… (a byte of the zip changed)"
+        )
+
+
+def verify_bundle(source, *, use_database: bool = True) -> BundleVerdict:
+    """Check the bundle at `source` (a path or a binary file object)."""
+    verdict = BundleVerdict()
+    try:
+        raw = _read_bytes(source)
+    except OSError as exc:
+        verdict.problems.append(f"cannot read the bundle ({exc})")
+        return verdict
+    verdict.sha256 = sha256_hex(raw)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+    except Exception as exc:  # not a zip, truncated, or a damaged directory
+        verdict.problems.append(f"not a readable zip file ({exc})")
+        return verdict
+    with archive:
+        members = _read_members(archive, verdict)
+        if MANIFEST not in members:
+            verdict.problems.append("manifest.json is missing (or cannot be read)")
+            return verdict
+        raw_manifest = members.pop(MANIFEST)
+        try:
+            manifest = json.loads(raw_manifest)
+            listed = manifest["files"]
+            if not isinstance(listed, dict):
+                raise TypeError("files is not an object")
+        except (ValueError, KeyError, TypeError) as exc:
+            verdict.problems.append(f"manifest.json is not a valid manifest ({exc})")
+            return verdict
+        _check_structure(archive, manifest.get("exportedAt"), verdict)
+    for key in ("exportedBy", "exportedAt", "auditChainHead"):
+        if key not in manifest:
+            verdict.problems.append(f"manifest.json lacks {key}")
+    if not _is_sha256(manifest.get("auditChainHead")):
+        verdict.problems.append("manifest.json: auditChainHead is not a SHA-256 hex digest")
+    for name in sorted(set(listed) - set(members)):
+        verdict.problems.append(f"{name}: listed in the manifest but missing from the bundle")
+    for name in sorted(set(members) - set(listed)):
+        verdict.problems.append(f"{name}: in the bundle but not listed in the manifest")
+    for name in sorted(set(listed) & set(members)):
+        verdict.files_checked += 1
+        if sha256_hex(members[name]) != listed[name]:
+            verdict.problems.append(f"{name}: its SHA-256 does not match the manifest (changed)")
+    events = _excerpt_events(members[AUDIT_EXCERPT], verdict) if AUDIT_EXCERPT in members else []
+    if use_database:
+        _check_against_database(manifest, sha256_hex(raw_manifest), events, verdict)
+    else:
+        verdict.notes.append(
+            "offline: files checked against the manifest and the excerpt against its own "
+            "hashes; the chain, the export record and the zip's own digest were not checked"
+        )
+    return verdict

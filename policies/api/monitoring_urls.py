@@ -1,0 +1,18 @@
+"""API routes of exceptions, violations and the compliance summary (included by
+config/api_urls.py)."""
+
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from policies.api.compliance_views import ComplianceSummaryView
+from policies.api.exception_views import ExceptionViewSet, ViolationViewSet
+
+router = DefaultRouter()
+router.include_root_view = False
+router.register("exceptions", ExceptionViewSet, basename="exception")
+router.register("violations", ViolationViewSet, basename="violation")
+
+urlpatterns = [
+    path("compliance/summary/", ComplianceSummaryView.as_view(), name="api-compliance-summary"),
+    path("", include(router.urls)),
+]

@@ -1,0 +1,139 @@
+"""Demo data for continuous monitoring: a week of the demo registry's compliance story, told
+through the real services so every figure on the compliance dashboard is computed, not typed.
+
+Called by governance.demo.seed_demo once the demo models have walked the workflow. The story:
+six days ago the first sweep; four days ago a new scan of churn-predictor 3.1.0 (in STAGING)
+comes back FAILED — a security issue and a violation; three days ago its owner asks for an
+exception, MRC and a Security Architect approve it, and the violation is excepted; yesterday
+a Security Architect publishes a fairness-statement policy, and the sweep finds the deployed
+fraud-detector 1.0.0 without one (an open violation); the owner of fraud-detector asks for an
+exception to the pending scan of 1.1.0 (awaiting decisions).
+After each step the day's compliance snapshot is taken, which gives the trend its points.
+Safe to run again: once the story is told, it only refreshes today's snapshot.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from governance.choices import MonitoringTrigger
+from policies import compliance, exceptions, monitoring
+from policies import services as services_policies
+from policies.documents import validate_document
+from policies.models import ComplianceSnapshot, Policy, PolicyException
+from registry import services
+from registry.choices import ScanStatus
+from registry.models import ModelVersion
+
+SCAN_POLICY = "security-scan-required"
+FAIRNESS_POLICY = {
+    "policyId": "fairness-statement-required",
+    "name": "Fairness statement for customer-facing production models",
+    "description": "MEDIUM and HIGH risk models in production document their fairness review",
+    "severity": "MEDIUM",
+    "type": "COMPLIANCE",
+    "scope": {"riskTiers": ["MEDIUM", "HIGH"], "environments": ["production"]},
+    "rules": [
+        {
+            "condition": "has(version.documentation.fairnessStatement)",
+            "message": "The model card must have a fairnessStatement section",
+        }
+    ],
+    "exceptions": {"allowExceptions": True, "requireApproval": True, "maxDuration": "30d"},
+}
+
+
+def _version(model: str, number: str) -> ModelVersion | None:
+    return (
+        ModelVersion.objects.select_related("model__owner")
+        .filter(model__name=model, version=number)
+        .first()
+    )
+
+
+def _day(days_ago: int):
+    return timezone.localdate() - timedelta(days=days_ago)
+
+
+def seed_monitoring_demo(users: dict) -> dict[str, int]:
+    policy = Policy.objects.filter(policy_id=SCAN_POLICY).first()
+    churn = _version("churn-predictor", "3.1.0")
+    fraud_next = _version("fraud-detector", "1.1.0")
+    if (
+        policy is None
+        or churn is None
+        or PolicyException.objects.exists()
+        or ComplianceSnapshot.objects.exists()
+    ):
+        monitoring.sweep(trigger=MonitoringTrigger.SCHEDULE)
+        compliance.take_snapshot()
+        return {"exceptions": 0}
+
+    monitoring.sweep(trigger=MonitoringTrigger.SCHEDULE)
+    for days_ago in (6, 5):
+        compliance.take_snapshot(_day(days_ago))
+
+    # A new scan of a version running in staging finds a critical vulnerability.
+    artifact = churn.artifacts.order_by("created_at", "id").first()
+    # registry.services.update_artifact raises the security issue (its monitoring hook).
+    services.update_artifact(
+        artifact,
+        actor=users["owner2"],
+        security_scan={
+            "status": ScanStatus.FAILED,
+            "scanner": "trivy 0.58",
+            "findings": [{"id": "CVE-2026-4312", "severity": "CRITICAL", "package": "libxml2"}],
+        },
+    )
+    monitoring.sweep(versions=[churn.pk], trigger=MonitoringTrigger.SCAN_RESULT)
+    compliance.take_snapshot(_day(4))
+
+    # Its owner asks for an exception while the base image is rebuilt; MRC and Security approve.
+    exception = exceptions.request_exception(
+        actor=users["owner2"],
+        policy=policy,
+        version=churn,
+        justification="Retention campaign launches this week; the rebuilt image needs 5 days "
+        "of regression testing.",
+        risk_assessment="CVE-2026-4312 needs crafted XML input; the model only reads internal "
+        "CRM feature vectors.",
+        mitigation="XML endpoints disabled at the gateway; WAF rule for the CVE signature.",
+        duration_days=5,
+        monitoring_plan="Daily re-scan; gateway logs reviewed by the SOC every morning.",
+    )
+    exceptions.approve_exception(
+        exception, actor=users["mrc"], comments="Acceptable with the gateway mitigation."
+    )
+    exceptions.approve_exception(
+        exception, actor=users["security"], comments="WAF rule verified in staging."
+    )
+    monitoring.sweep(versions=[churn.pk], trigger=MonitoringTrigger.EXCEPTION)
+    for days_ago in (3, 2):
+        compliance.take_snapshot(_day(days_ago))
+
+    # A Security Architect publishes a new policy; the sweep finds the deployed model it fails.
+    new_policy = services_policies.create_policy(
+        actor=users["security"],
+        document=validate_document(FAIRNESS_POLICY),
+    )
+    monitoring.sweep(policy=new_policy, trigger=MonitoringTrigger.POLICY_CHANGE)
+
+    created = 1
+    if fraud_next is not None and policy.allow_exceptions:
+        exceptions.request_exception(
+            actor=users["owner"],
+            policy=policy,
+            version=fraud_next,
+            justification="The scanner backlog delays the scan of the retrained model.",
+            risk_assessment="Same base image as 1.0.0, which passed its scan.",
+            mitigation="Deploy behind the 1.0.0 canary; roll back on any alert.",
+            duration_days=3,
+            monitoring_plan="Scan as soon as the backlog clears; hourly error-rate watch.",
+        )
+        created += 1
+    compliance.take_snapshot(_day(1))
+    monitoring.sweep(trigger=MonitoringTrigger.SCHEDULE)
+    compliance.take_snapshot()
+    return {"exceptions": created}

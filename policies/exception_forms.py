@@ -1,0 +1,54 @@
+"""The guide's exception request form, for the pages (the API takes the same fields)."""
+
+from __future__ import annotations
+
+from django import forms
+
+from governance.api.serializers import MAX_TEXT
+from policies.durations import MAX_DAYS
+from policies.models import Policy
+
+
+def _text(label: str, help_text: str) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        help_text=help_text,
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ExceptionRequestForm(forms.Form):
+    policy = forms.ModelChoiceField(
+        queryset=Policy.objects.none(),
+        to_field_name="policy_id",
+        help_text="Which policy requires the exception (those applying to this model's tier "
+        "and allowing exceptions).",
+    )
+    justification = _text("Justification", "Business or technical justification.")
+    risk_assessment = _text("Risk assessment", "Identified risks and impacts.")
+    mitigation = _text("Mitigation", "Proposed risk mitigation measures.")
+    duration_days = forms.IntegerField(
+        label="Duration (days)",
+        min_value=1,
+        max_value=MAX_DAYS,
+        help_text="At most the policy's maxDuration.",
+    )
+    monitoring_plan = _text("Monitoring plan", "Additional monitoring during the exception.")
+
+    def __init__(self, *args, version, **kwargs):
+        super().__init__(*args, **kwargs)
+        tier = version.model.risk_tier
+        ids = [
+            p.pk
+            for p in Policy.objects.active().filter(allow_exceptions=True)
+            if tier in p.risk_tiers
+        ]
+        self.fields["policy"].queryset = Policy.objects.filter(pk__in=ids).order_by("policy_id")
+        self.fields["policy"].label_from_instance = lambda p: (
+            f"{p.policy_id} — {p.name} (max {p.max_duration or 'no limit'})"
+        )
+
+
+class ExceptionDecisionForm(forms.Form):
+    comments = forms.CharField(max_length=MAX_TEXT, required=False, widget=forms.Textarea)

@@ -1,0 +1,543 @@
+"""Policy exceptions: the guide's request form, approvals by the model's risk tier, rejection,
+revocation, expiry and review reminders. Each write is a domain action (one transaction, the
+POLICY_EXCEPTION audit event, the notifications; a refusal audited after the rollback).
+
+Approvals by the tier of the version's model, read at every step like the promotion routing:
+LOW an MRC; MEDIUM an MRC and a Security Architect; HIGH those two and an Executive. Each
+approval is by a different person, never the requester, the model's owner or the version's
+submitter (403, "separation of duties"). A policy whose document says `requireApproval: false`
+needs none: its exceptions are ACTIVE as soon as they are requested.
+
+ACTIVE once all approvals are in, until `expires_at` (activation + `durationDays`); an ACTIVE
+exception makes its policy's failure on the version pass as excepted (policies.gate). The
+scheduled `expire_exceptions` ends it as EXPIRED and re-checks the version at once, so the
+failure is back as an open violation and the owner and MRC are alerted.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from audit.choices import EventType
+from audit.services import SYSTEM_USER, record_event
+from governance.access import authorize, is_allowed
+from governance.actions import domain_action
+from governance.choices import (
+    Action,
+    ExceptionStatus,
+    MonitoringTrigger,
+    NotificationKind,
+    Role,
+)
+from governance.errors import Forbidden, Invalid, InvalidState
+from governance.notifications import Alert, notify, notify_many, users_with_role
+from governance.roles import roles_of
+from policies import monitoring
+from policies.choices import PolicyStatus
+from policies.durations import MAX_DAYS, parse_duration
+from policies.models import ExceptionApproval, Policy, PolicyException
+from registry.choices import RiskTier, VersionState
+from registry.models import ModelVersion
+
+TIER_ROLES: dict[str, tuple[str, ...]] = {
+    RiskTier.LOW: (Role.MRC,),
+    RiskTier.MEDIUM: (Role.MRC, Role.SECURITY_ARCHITECT),
+    RiskTier.HIGH: (Role.MRC, Role.SECURITY_ARCHITECT, Role.EXECUTIVE),
+}
+OPEN_STATUSES = (ExceptionStatus.REQUESTED, ExceptionStatus.ACTIVE)
+REMINDER_WINDOW = timedelta(hours=48)
+
+
+def required_roles(exception: PolicyException) -> tuple[str, ...]:
+    """The approvals the exception needs now, by its model's current tier."""
+    if not exception.policy.require_approval:
+        return ()
+    return TIER_ROLES[exception.version.model.risk_tier]
+
+
+def approved_roles(exception: PolicyException) -> set[str]:
+    return {approval.role for approval in exception.approvals.all()}
+
+
+def remaining_roles(exception: PolicyException) -> tuple[str, ...]:
+    given = approved_roles(exception)
+    return tuple(role for role in required_roles(exception) if role not in given)
+
+
+def max_days(policy: Policy) -> int:
+    """The longest exception the policy allows, in whole days (`maxDuration` 48h is 2 days)."""
+    if not policy.max_duration:
+        return MAX_DAYS
+    return math.floor(parse_duration(policy.max_duration) / timedelta(days=1))
+
+
+def exception_url(exception: PolicyException) -> str:
+    return reverse("exception-detail", args=[exception.pk])
+
+
+def _label(exception: PolicyException) -> str:
+    version = exception.version
+    policy = exception.policy.policy_id
+    return f"{version.model.name} {version.version}: exception #{exception.pk} to {policy}"
+
+
+def _audit(action: str, exception: PolicyException, actor, **details) -> None:
+    record_event(
+        EventType.POLICY_EXCEPTION,
+        action,
+        user=actor or SYSTEM_USER,
+        model_id=exception.version.model_id,
+        version_id=exception.version_id,
+        details={
+            "exception": exception.pk,
+            "policyId": exception.policy.policy_id,
+            "status": exception.status,
+            **details,
+        },
+    )
+
+
+def _concerned(exception: PolicyException) -> list:
+    return [exception.version.model.owner, exception.requested_by]
+
+
+def _locked(exception: PolicyException, *, allowed: tuple[str, ...], what: str):
+    locked = (
+        PolicyException.objects.select_related("policy", "version__model__owner", "requested_by")
+        .select_for_update(of=("self",))
+        .get(pk=exception.pk)
+    )
+    if locked.status not in allowed:
+        raise InvalidState(
+            f"cannot {what} an exception that is {locked.status}; possible only when "
+            f"{' or '.join(allowed)}",
+            state=locked.status,
+        ).about(model_id=locked.version.model_id, version_id=locked.version_id)
+    return locked
+
+
+# ---- requesting ----------------------------------------------------------------------------
+
+
+def _check_request(policy: Policy, version: ModelVersion, duration_days: int) -> None:
+    tier = version.model.risk_tier
+    if policy.status == PolicyStatus.RETIRED:
+        raise Invalid(f"policy {policy.policy_id} is RETIRED; nothing to except", field="policy")
+    if tier not in policy.risk_tiers:
+        raise Invalid(
+            f"policy {policy.policy_id} does not apply to {tier} risk models", field="policy"
+        )
+    if not policy.allow_exceptions:
+        raise Invalid(f"policy {policy.policy_id} allows no exceptions", field="policy")
+    try:
+        longest = max_days(policy)
+    except ValueError as error:
+        raise Invalid(
+            f"policy {policy.policy_id} has an unreadable maxDuration: {error}", field="policy"
+        ) from error
+    if duration_days > longest:
+        raise Invalid(
+            f"policy {policy.policy_id} allows exceptions of at most {policy.max_duration} "
+            f"({longest} day{'s' if longest != 1 else ''}); {duration_days} days asked",
+            field="durationDays",
+        )
+    if duration_days < 1:
+        raise Invalid("an exception lasts at least one day", field="durationDays")
+
+
+@domain_action(Action.REQUEST_EXCEPTION)
+def request_exception(
+    *,
+    actor,
+    policy: Policy,
+    version: ModelVersion,
+    justification: str,
+    risk_assessment: str,
+    mitigation: str,
+    duration_days: int,
+    monitoring_plan: str,
+) -> PolicyException:
+    """The owner of the version's model asks for an exception to one policy."""
+    authorize(actor, Action.REQUEST_EXCEPTION, model=version.model, version_id=version.pk)
+    # The version's row lock serialises two requests for the same pair.
+    version = (
+        ModelVersion.objects.select_related("model__owner")
+        .select_for_update(of=("self",))
+        .get(pk=version.pk)
+    )
+    if version.state == VersionState.RETIRED:
+        raise InvalidState("a RETIRED version needs no exception", state=version.state).about(
+            model_id=version.model_id, version_id=version.pk
+        )
+    for name, text in (
+        ("justification", justification),
+        ("riskAssessment", risk_assessment),
+        ("mitigation", mitigation),
+        ("monitoringPlan", monitoring_plan),
+    ):
+        if not text.strip():
+            raise Invalid("this part of the request form is required", field=name)
+    _check_request(policy, version, duration_days)
+    open_one = PolicyException.objects.filter(
+        policy=policy, version=version, status__in=OPEN_STATUSES
+    ).first()
+    if open_one is not None:
+        raise InvalidState(
+            f"exception #{open_one.pk} to {policy.policy_id} for this version is already "
+            f"{open_one.status}",
+            state=open_one.status,
+        ).about(model_id=version.model_id, version_id=version.pk)
+    exception = PolicyException.objects.create(
+        policy=policy,
+        version=version,
+        justification=justification,
+        risk_assessment=risk_assessment,
+        mitigation=mitigation,
+        duration_days=duration_days,
+        monitoring_plan=monitoring_plan,
+        requested_by=actor,
+    )
+    needed = required_roles(exception)
+    _audit(
+        "REQUEST",
+        exception,
+        actor,
+        durationDays=duration_days,
+        justification=justification,
+        riskAssessment=risk_assessment,
+        mitigation=mitigation,
+        monitoringPlan=monitoring_plan,
+        requiredRoles=list(needed),
+    )
+    if not needed:
+        _activate(exception, actor, reason="the policy does not require approval")
+        return exception
+    _ask(exception, needed)
+    return exception
+
+
+def _ask(exception: PolicyException, roles: tuple[str, ...]) -> None:
+    excluded = _excluded_ids(exception)
+    notify_many(
+        Alert(
+            users_with_role(role, exclude_ids=excluded),
+            NotificationKind.EXCEPTION_REQUESTED,
+            f"{_label(exception)} awaits your decision (as {role})",
+            version=exception.version,
+            url=exception_url(exception),
+            details={"exception": exception.pk, "policyId": exception.policy.policy_id},
+        )
+        for role in roles
+    )
+
+
+def _excluded_ids(exception: PolicyException) -> set[int]:
+    version = exception.version
+    ids = {exception.requested_by_id, version.model.owner_id, version.submitted_by_id}
+    ids.discard(None)
+    return ids
+
+
+# ---- deciding ------------------------------------------------------------------------------
+
+
+def _separation(exception: PolicyException, actor, action: str) -> None:
+    version = exception.version
+
+    def refuse(detail: str) -> Forbidden:
+        return Forbidden(f"separation of duties: {detail}").about(
+            action=action, model_id=version.model_id, version_id=version.pk
+        )
+
+    if exception.requested_by_id == actor.pk:
+        raise refuse("nobody decides on their own request")
+    if version.model.owner_id == actor.pk:
+        raise refuse("the model's owner may not decide on an exception for it")
+    if version.submitted_by_id == actor.pk:
+        raise refuse("the person who submitted the version may not decide on its exceptions")
+    if any(approval.user_id == actor.pk for approval in exception.approvals.all()):
+        raise refuse("one person gives at most one approval on an exception")
+
+
+def _deciding_role(exception: PolicyException, actor, *, approving: bool) -> str:
+    needed = remaining_roles(exception) if approving else required_roles(exception)
+    held = roles_of(actor)
+    role = next((r for r in needed if r in held), None)
+    if role is None:
+        raise Forbidden(
+            f"this {exception.version.model.risk_tier} risk exception now needs "
+            f"{'an approval' if approving else 'a decision'} by {' or '.join(needed) or 'nobody'}"
+        ).about(model_id=exception.version.model_id, version_id=exception.version_id)
+    return role
+
+
+@domain_action(Action.DECIDE_EXCEPTION)
+def approve_exception(exception: PolicyException, *, actor, comments: str = "") -> PolicyException:
+    authorize(
+        actor,
+        Action.DECIDE_EXCEPTION,
+        model=exception.version.model,
+        version_id=exception.version_id,
+    )
+    exception = _locked(exception, allowed=(ExceptionStatus.REQUESTED,), what="approve")
+    _separation(exception, actor, Action.DECIDE_EXCEPTION)
+    role = _deciding_role(exception, actor, approving=True)
+    ExceptionApproval.objects.create(exception=exception, role=role, user=actor, comments=comments)
+    remaining = remaining_roles(exception)
+    _audit(
+        "APPROVE",
+        exception,
+        actor,
+        role=role,
+        approver=actor.get_username(),
+        comments=comments,
+        awaiting=list(remaining),
+    )
+    if not remaining:
+        _activate(exception, actor, reason="all approvals are in")
+    return exception
+
+
+def _activate(exception: PolicyException, actor, *, reason: str) -> None:
+    now = timezone.now()
+    exception.status = ExceptionStatus.ACTIVE
+    exception.activated_at = exception.decided_at = now
+    exception.expires_at = now + timedelta(days=exception.duration_days)
+    exception.save(update_fields=["status", "activated_at", "decided_at", "expires_at"])
+    _audit(
+        "ACTIVATE",
+        exception,
+        actor,
+        reason=reason,
+        activatedAt=now.isoformat(),
+        expiresAt=exception.expires_at.isoformat(),
+    )
+    notify(
+        _concerned(exception),
+        kind=NotificationKind.EXCEPTION_DECIDED,
+        message=f"{_label(exception)} is ACTIVE until "
+        f"{exception.expires_at:%Y-%m-%d %H:%M} UTC ({reason})",
+        version=exception.version,
+        url=exception_url(exception),
+    )
+    # Its open violations are excepted from now on: re-check the version.
+    monitoring.queue_sweep(version_ids=[exception.version_id], trigger=MonitoringTrigger.EXCEPTION)
+
+
+@domain_action(Action.DECIDE_EXCEPTION)
+def reject_exception(exception: PolicyException, *, actor, comments: str = "") -> PolicyException:
+    authorize(
+        actor,
+        Action.DECIDE_EXCEPTION,
+        model=exception.version.model,
+        version_id=exception.version_id,
+    )
+    exception = _locked(exception, allowed=(ExceptionStatus.REQUESTED,), what="reject")
+    _separation(exception, actor, Action.DECIDE_EXCEPTION)
+    role = _deciding_role(exception, actor, approving=False)
+    now = timezone.now()
+    exception.status = ExceptionStatus.REJECTED
+    exception.decided_at = exception.ended_at = now
+    exception.ended_by = actor
+    exception.end_comments = comments
+    exception.save(update_fields=["status", "decided_at", "ended_at", "ended_by", "end_comments"])
+    _audit("REJECT", exception, actor, role=role, comments=comments)
+    notify(
+        _concerned(exception),
+        kind=NotificationKind.EXCEPTION_DECIDED,
+        message=f"{_label(exception)} was rejected ({role}: {comments or 'no comment'})",
+        version=exception.version,
+        url=exception_url(exception),
+    )
+    return exception
+
+
+@domain_action(Action.REVOKE_EXCEPTION)
+def revoke_exception(exception: PolicyException, *, actor, comments: str = "") -> PolicyException:
+    """MRC withdraws an exception at any time, requested or active."""
+    authorize(
+        actor,
+        Action.REVOKE_EXCEPTION,
+        model=exception.version.model,
+        version_id=exception.version_id,
+    )
+    exception = _locked(exception, allowed=OPEN_STATUSES, what="revoke")
+    was = exception.status
+    exception.status = ExceptionStatus.REVOKED
+    exception.ended_at = timezone.now()
+    exception.ended_by = actor
+    exception.end_comments = comments
+    exception.save(update_fields=["status", "ended_at", "ended_by", "end_comments"])
+    _audit("REVOKE", exception, actor, previousStatus=was, comments=comments)
+    notify(
+        _concerned(exception),
+        kind=NotificationKind.EXCEPTION_DECIDED,
+        message=f"{_label(exception)} was revoked by {actor.get_username()}"
+        f"{f': {comments}' if comments else ''}",
+        version=exception.version,
+        url=exception_url(exception),
+    )
+    if was == ExceptionStatus.ACTIVE:
+        monitoring.queue_sweep(
+            version_ids=[exception.version_id], trigger=MonitoringTrigger.EXCEPTION
+        )
+    return exception
+
+
+def available_actions(exception: PolicyException, user) -> list[str]:
+    """The decisions `user` could make on the exception now (for showing buttons)."""
+    actions = []
+    model = exception.version.model
+    if exception.status == ExceptionStatus.REQUESTED and is_allowed(
+        user, Action.DECIDE_EXCEPTION, model=model
+    ):
+        for name, approving in (("approve", True), ("reject", False)):
+            try:
+                _separation(exception, user, name)
+                _deciding_role(exception, user, approving=approving)
+            except Forbidden:
+                continue
+            actions.append(name)
+    if exception.status in OPEN_STATUSES and is_allowed(user, Action.REVOKE_EXCEPTION, model=model):
+        actions.append("revoke")
+    return actions
+
+
+def awaiting_decision(user) -> list[PolicyException]:
+    """REQUESTED exceptions `user` could approve now (for an approvals dashboard)."""
+    if not is_allowed(user, Action.DECIDE_EXCEPTION):
+        return []
+    candidates = (
+        PolicyException.objects.visible_to(user)
+        .filter(status=ExceptionStatus.REQUESTED)
+        .select_related("policy", "version__model__owner", "requested_by")
+        .prefetch_related("approvals")
+        .order_by("created_at", "id")
+    )
+    return [e for e in candidates if "approve" in available_actions(e, user)]
+
+
+DECISIONS = {
+    "approve": approve_exception,
+    "reject": reject_exception,
+    "revoke": revoke_exception,
+}
+
+
+# ---- the scheduled jobs --------------------------------------------------------------------
+
+
+def _mrc():
+    return list(users_with_role(Role.MRC))
+
+
+def expire_exceptions(*, now=None) -> list[int]:
+    """Scheduled: every ACTIVE exception past its `expiresAt` becomes EXPIRED (audited, owner,
+    requester and MRC alerted), and its versions are re-checked at once, so the failure it
+    covered is an open violation again. Returns the ids expired."""
+    now = now or timezone.now()
+    expired: list[PolicyException] = []
+    with transaction.atomic():
+        due = (
+            PolicyException.objects.select_related(
+                "policy", "version__model__owner", "requested_by"
+            )
+            .select_for_update(of=("self",))
+            .filter(status=ExceptionStatus.ACTIVE, expires_at__lte=now)
+            .order_by("expires_at", "id")
+        )
+        mrc = _mrc()
+        for exception in due:
+            exception.status = ExceptionStatus.EXPIRED
+            exception.ended_at = now
+            exception.save(update_fields=["status", "ended_at"])
+            _audit("EXPIRE", exception, None, expiresAt=exception.expires_at.isoformat())
+            expired.append(exception)
+        notify_many(
+            Alert(
+                [*_concerned(exception), *mrc],
+                NotificationKind.EXCEPTION_EXPIRED,
+                f"{_label(exception)} EXPIRED on {exception.expires_at:%Y-%m-%d %H:%M} UTC: "
+                "the policy applies again",
+                version=exception.version,
+                url=exception_url(exception),
+                details={
+                    "exception": exception.pk,
+                    "policyId": exception.policy.policy_id,
+                    "expiresAt": exception.expires_at.isoformat(),
+                },
+            )
+            for exception in expired
+        )
+        if expired:
+            monitoring.sweep(
+                versions=sorted({e.version_id for e in expired}),
+                trigger=MonitoringTrigger.EXCEPTION,
+                now=now,
+            )
+    return [e.pk for e in expired]
+
+
+def remind_expiring_exceptions(*, now=None) -> list[int]:
+    """Scheduled: a review reminder, once, for every ACTIVE exception that expires within 48
+    hours, to MRC, the owner and the requester: renew it by a new request or remediate."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            PolicyException.objects.select_related(
+                "policy", "version__model__owner", "requested_by"
+            )
+            .select_for_update(of=("self",))
+            .filter(
+                status=ExceptionStatus.ACTIVE,
+                reminded_at__isnull=True,
+                expires_at__gt=now,
+                expires_at__lte=now + REMINDER_WINDOW,
+            )
+        )
+        mrc = _mrc()
+        for exception in due:
+            exception.reminded_at = now
+            exception.save(update_fields=["reminded_at"])
+            _audit("REMIND", exception, None, expiresAt=exception.expires_at.isoformat())
+        notify_many(
+            Alert(
+                [*_concerned(exception), *mrc],
+                NotificationKind.EXCEPTION_EXPIRING,
+                f"{_label(exception)} expires on {exception.expires_at:%Y-%m-%d %H:%M} UTC: "
+                "review it — remediate, or request a new exception",
+                version=exception.version,
+                url=exception_url(exception),
+                details={
+                    "exception": exception.pk,
+                    "policyId": exception.policy.policy_id,
+                    "expiresAt": exception.expires_at.isoformat(),
+                },
+            )
+            for exception in due
+        )
+    return [e.pk for e in due]
+
+
+def review_digest(*, now=None) -> int:
+    """Scheduled weekly: the MRC's periodic exception review — how many exceptions are active
+    and how many requests wait, with a link to the list."""
+    now = now or timezone.now()
+    active = PolicyException.objects.in_force(now).count()
+    waiting = PolicyException.objects.filter(status=ExceptionStatus.REQUESTED).count()
+    if not active and not waiting:
+        return 0
+    notify(
+        _mrc(),
+        kind=NotificationKind.EXCEPTION_REVIEW,
+        message=f"Exception review: {active} active policy exception(s), {waiting} request(s) "
+        "awaiting decision",
+        url=f"{reverse('exception-list')}?status=ACTIVE",
+        emit=False,
+    )
+    return active + waiting

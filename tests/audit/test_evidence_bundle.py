@@ -1,0 +1,436 @@
+"""The evidence bundle of a version: what it holds, who may export it, that the export is
+audited, and that it verifies, and stops verifying after any byte of it is changed."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import Client
+from pypdf import PdfReader
+
+from audit.evidence import MANIFEST, export_evidence_bundle, sha256_hex
+from audit.evidence_verify import verify_bundle
+from audit.models import AuditEvent
+from audit.services import chain_head
+from governance import promotion
+from governance.choices import Role
+from policies.documents import to_document, validate_document
+from policies.models import Policy
+from policies.services import load_documents
+from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory
+
+pytestmark = pytest.mark.django_db
+
+# Policies of their own, so the tests do not follow edits of the shipped pack.
+POLICIES = [
+    {
+        "policyId": "security-scan-required",
+        "name": "Security scan",
+        "severity": "HIGH",
+        "scope": {"riskTiers": ["MEDIUM", "HIGH"], "environments": ["staging", "production"]},
+        "rules": [
+            {"condition": "artifact.securityScan.status == 'PASSED'", "message": "Scan must pass"}
+        ],
+    },
+    {
+        "policyId": "documentation-complete",
+        "name": "Documentation",
+        "severity": "MEDIUM",
+        "scope": {
+            "riskTiers": ["LOW", "MEDIUM", "HIGH"],
+            "environments": ["staging", "production"],
+        },
+        "rules": [{"condition": "size(version.documentation) > 0", "message": "No documentation"}],
+    },
+    {
+        "policyId": "card-sections",
+        "name": "Model card sections",
+        "severity": "MEDIUM",
+        "enforcement": "WARN",
+        "scope": {"riskTiers": ["MEDIUM", "HIGH"], "environments": ["staging", "production"]},
+        "rules": [
+            {"condition": "has(version.documentation.monitoring)", "message": "No monitoring"}
+        ],
+    },
+]
+
+
+def load_policies():
+    load_documents([validate_document(document) for document in POLICIES])
+
+
+@pytest.fixture
+def walked(users):
+    """A MEDIUM version submitted, sent back by MRC, re-submitted and approved: approvals,
+    transitions, policy evaluations and audit events of every kind."""
+    load_policies()
+    owner = users[Role.MODEL_OWNER]
+    model = RegisteredModelFactory(owner=owner, name="loan-pricer", risk_tier="MEDIUM")
+    version = ModelVersionFactory(
+        model=model,
+        version="2.0.0",
+        documentation={"intendedUse": "Pricing of retail loans.", "limitations": "Retail only."},
+    )
+    ArtifactFactory(version=version, name="pricer.onnx")
+    promotion.submit_version(version, actor=owner, comments="first try")
+    version.refresh_from_db()
+    promotion.reject_version(version, actor=users[Role.MRC], comments="Explain the features.")
+    version.refresh_from_db()
+    promotion.submit_version(version, actor=owner, comments="features explained")
+    version.refresh_from_db()
+    promotion.approve_version(version, actor=users[Role.MRC], comments="Clear now.")
+    version.refresh_from_db()
+    return version
+
+
+def download(user, version) -> bytes:
+    client = Client()
+    client.force_login(user)
+    response = client.get(f"/api/v1/versions/{version.pk}/evidence-bundle/")
+    assert response.status_code == 200, response.content[:300]
+    assert response["Content-Type"] == "application/zip"
+    assert "attachment" in response["Content-Disposition"]
+    return response.content
+
+
+def members(content: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def rezip(files: dict[str, bytes], like: bytes) -> bytes:
+    """The same zip (same entry metadata), with `files` as contents."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(like)) as source, zipfile.ZipFile(buffer, "w") as target:
+        for info in source.infolist():
+            target.writestr(info, files[info.filename])
+    return buffer.getvalue()
+
+
+def test_bundle_holds_every_piece_of_evidence(users, walked):
+    content = download(users[Role.AUDITOR], walked)
+    files = members(content)
+    manifest = json.loads(files[MANIFEST])
+    export = AuditEvent.objects.get(action="EXPORT_EVIDENCE")
+
+    assert set(manifest["files"]) == set(files) - {MANIFEST}
+    for name, digest in manifest["files"].items():
+        assert sha256_hex(files[name]) == digest, name
+    assert manifest["exportedBy"] == users[Role.AUDITOR].username
+    # The chain's head when the bundle was made: the event just before the export's own.
+    assert manifest["auditChainHeadSeq"] == export.seq - 1
+    assert manifest["auditChainHead"] == export.prev_hash
+    assert chain_head() == (export.seq, export.hash)
+    assert manifest["version"] == {"id": walked.pk, "version": "2.0.0", "state": walked.state}
+    assert manifest["model"]["name"] == "loan-pricer"
+    for required in (
+        "summary.pdf",
+        "documentation.json",
+        "approvals.json",
+        "transitions.json",
+        "evaluations.json",
+        "policy-evidence/evaluations.json",
+        "audit-trail.jsonl",
+        "version.json",
+    ):
+        assert required in files
+
+    assert json.loads(files["documentation.json"]) == walked.documentation
+    approvals = json.loads(files["approvals.json"])
+    assert [(a["decision"], a["user"], a["comments"]) for a in approvals] == [
+        ("REJECTED", users[Role.MRC].username, "Explain the features."),
+        ("APPROVED", users[Role.MRC].username, "Clear now."),
+    ]
+    transitions = json.loads(files["transitions.json"])
+    assert [t["toState"] for t in transitions] == [
+        "SUBMITTED",
+        "MRC_REVIEW",
+        "CHANGES_REQUIRED",
+        "SUBMITTED",
+        "MRC_REVIEW",
+        "APPROVED_STAGING",
+    ]
+    artifact = json.loads(files["version.json"])["artifacts"][0]
+    assert artifact["name"] == "pricer.onnx" and len(artifact["sha256"]) == 64
+
+
+def test_policy_evidence_holds_the_exact_revision_that_judged(users, walked):
+    # The policy changes after it judged: the bundle must still show the text that judged.
+    policy = Policy.objects.get(policy_id="security-scan-required")
+    judged_text = to_document(policy)
+    policy.description = "A later wording."
+    policy.save()
+
+    files = members(download(users[Role.MRC], walked))
+    evaluations = json.loads(files["policy-evidence/evaluations.json"])
+    assert len(evaluations) == walked.policy_evaluations.count() > 0
+    for evaluation in evaluations:
+        assert evaluation["policyRevision"] is not None
+        revision = json.loads(files[evaluation["policyDocument"]])
+        record = Policy.history.get(history_id=evaluation["policyRevision"])
+        assert revision["document"] == to_document(record)
+        assert revision["policyId"] == evaluation["policyId"]
+        assert isinstance(evaluation["passed"], bool) and evaluation["rules"]
+    scan = next(e for e in evaluations if e["policyId"] == "security-scan-required")
+    assert json.loads(files[scan["policyDocument"]])["document"] == judged_text
+    assert "A later wording." not in files[scan["policyDocument"]].decode()
+
+
+def test_audit_excerpt_matches_the_stored_chain(users, walked):
+    files = members(download(users[Role.AUDITOR], walked))
+    lines = [json.loads(line) for line in files["audit-trail.jsonl"].decode().splitlines()]
+    stored = {
+        e.seq: e
+        for e in AuditEvent.objects.filter(version_id=walked.pk)
+        | AuditEvent.objects.filter(model_id=walked.model_id, version_id__isnull=True)
+    }
+    manifest = json.loads(files[MANIFEST])
+    expected = sorted(s for s in stored if s <= manifest["auditChainHeadSeq"])
+    assert [line["seq"] for line in lines] == expected
+    for line in lines:
+        event = stored[line["seq"]]
+        assert (line["hash"], line["prevHash"], line["action"]) == (
+            event.hash,
+            event.prev_hash,
+            event.action,
+        )
+    assert {"SUBMIT", "REJECT", "APPROVE_STAGING"} <= {line["action"] for line in lines}
+
+
+def test_summary_pdf_states_the_evidence(users, walked):
+    files = members(download(users[Role.AUDITOR], walked))
+    reader = PdfReader(io.BytesIO(files["summary.pdf"]))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    assert "Evidence bundle" in text
+    assert "loan-pricer" in text and "2.0.0" in text
+    assert "Explain the features." in text and "Clear now." in text
+    assert "security-scan-required" in text
+    assert users[Role.AUDITOR].username in text
+    manifest = json.loads(files[MANIFEST])
+    assert manifest["auditChainHead"] in text.replace("\n", "").replace(" ", "")
+
+
+def test_export_is_audited_with_the_digests(users, walked):
+    content = download(users[Role.EXECUTIVE], walked)
+    manifest_bytes = members(content)[MANIFEST]
+    event = AuditEvent.objects.order_by("-seq").first()
+    assert (event.event_type, event.action) == ("AUDIT_ACCESS", "EXPORT_EVIDENCE")
+    assert event.user_id == users[Role.EXECUTIVE].username
+    assert event.version_id == walked.pk and event.model_id == walked.model_id
+    assert event.details["manifestSha256"] == sha256_hex(manifest_bytes)
+    assert event.details["bundleSha256"] == sha256_hex(content)
+    # The head in the manifest is the chain just before the export event.
+    assert json.loads(manifest_bytes)["auditChainHead"] == event.prev_hash
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        (Role.MRC, 200),
+        (Role.SECURITY_ARCHITECT, 200),
+        (Role.AUDITOR, 200),
+        (Role.EXECUTIVE, 200),
+        (Role.SRE, 403),
+    ],
+)
+def test_who_may_export(users, walked, role, status, api):
+    response = api(users[role]).get(f"/api/v1/versions/{walked.pk}/evidence-bundle/")
+    assert response.status_code == status
+    if status == 403:
+        assert "evidence" in response.json()["detail"]
+        refused = AuditEvent.objects.order_by("-seq").first()
+        assert refused.event_type == "ACCESS_DENIED" and refused.version_id == walked.pk
+
+
+def test_owner_exports_their_own_and_not_others(users, walked, make_user, api):
+    assert (
+        api(users[Role.MODEL_OWNER])
+        .get(f"/api/v1/versions/{walked.pk}/evidence-bundle/")
+        .status_code
+        == 200
+    )
+    stranger = make_user(Role.MODEL_OWNER, username="stranger")
+    response = api(stranger).get(f"/api/v1/versions/{walked.pk}/evidence-bundle/")
+    assert response.status_code == 404
+    assert api().get(f"/api/v1/versions/{walked.pk}/evidence-bundle/").status_code == 401
+    assert api(users[Role.AUDITOR]).get("/api/v1/versions/999999/evidence-bundle/").status_code == (
+        404
+    )
+    post = api(users[Role.AUDITOR]).post(f"/api/v1/versions/{walked.pk}/evidence-bundle/")
+    assert post.status_code == 405
+
+
+def test_page_link_and_page_download(users, walked, make_user):
+    client = Client()
+    client.force_login(users[Role.AUDITOR])
+    page = client.get(f"/versions/{walked.pk}/").content.decode()
+    assert f"/versions/{walked.pk}/evidence-bundle/" in page
+    response = client.get(f"/versions/{walked.pk}/evidence-bundle/")
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    assert verify_bundle(io.BytesIO(response.content)).valid
+
+    sre = Client()
+    sre.force_login(users[Role.SRE])
+    assert "evidence-bundle" not in sre.get(f"/versions/{walked.pk}/").content.decode()
+    assert sre.get(f"/versions/{walked.pk}/evidence-bundle/").status_code == 403
+
+
+def test_admin_download(users, walked):
+    client = Client()
+    client.force_login(users[Role.AUDITOR])
+    listing = client.get("/admin/audit/report/evidence-bundles/?q=loan").content.decode()
+    assert f"/admin/audit/report/evidence-bundles/{walked.pk}/" in listing
+    response = client.get(f"/admin/audit/report/evidence-bundles/{walked.pk}/")
+    assert response.status_code == 200
+    assert verify_bundle(io.BytesIO(response.content)).valid
+
+
+# ---- verification --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bundle(users, walked) -> bytes:
+    return export_evidence_bundle(walked, actor=users[Role.AUDITOR]).content
+
+
+def test_an_untouched_bundle_verifies_with_and_without_the_database(bundle, tmp_path):
+    verdict = verify_bundle(io.BytesIO(bundle))
+    assert verdict.valid, verdict.problems
+    assert verdict.database_checked and verdict.events_checked > 5
+    assert verdict.files_checked == len(members(bundle)) - 1
+    assert any("export recorded as audit event" in note for note in verdict.notes)
+    offline = verify_bundle(io.BytesIO(bundle), use_database=False)
+    assert offline.valid and not offline.database_checked
+
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(bundle)
+    out = io.StringIO()
+    call_command("verify_evidence_bundle", str(path), stdout=out)
+    assert "OK:" in out.getvalue()
+
+
+@pytest.mark.parametrize("use_database", [True, False])
+def test_a_flipped_byte_inside_any_file_fails_naming_it(bundle, use_database):
+    files = members(bundle)
+    for name in files:
+        if name == MANIFEST:
+            continue
+        data = bytearray(files[name])
+        data[len(data) // 2] ^= 0x01
+        tampered = rezip({**files, name: bytes(data)}, like=bundle)
+        verdict = verify_bundle(io.BytesIO(tampered), use_database=use_database)
+        assert not verdict.valid, name
+        assert any(problem.startswith(f"{name}:") for problem in verdict.problems), (
+            name,
+            verdict.problems,
+        )
+
+
+def test_a_changed_manifest_fails(bundle):
+    files = members(bundle)
+    manifest = json.loads(files[MANIFEST])
+    manifest["exportedBy"] = "someone-else"
+    changed = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    verdict = verify_bundle(io.BytesIO(rezip({**files, MANIFEST: changed}, like=bundle)))
+    assert not verdict.valid
+    assert any("no export of this manifest is recorded" in p for p in verdict.problems)
+    # A consistent forgery (file and its digest rewritten together) is caught by the chain.
+    approvals = files["approvals.json"].replace(b"Clear now.", b"Great!!!!!")
+    manifest = json.loads(files[MANIFEST])
+    manifest["files"]["approvals.json"] = sha256_hex(approvals)
+    forged = {
+        **files,
+        "approvals.json": approvals,
+        MANIFEST: (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode(),
+    }
+    verdict = verify_bundle(io.BytesIO(rezip(forged, like=bundle)))
+    assert not verdict.valid
+    assert any("manifest.json" in p for p in verdict.problems)
+
+
+def test_a_missing_or_extra_file_fails(bundle):
+    files = members(bundle)
+    without = {k: v for k, v in files.items() if k != "approvals.json"}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in without.items():
+            archive.writestr(name, data)
+    verdict = verify_bundle(io.BytesIO(buffer.getvalue()), use_database=False)
+    assert any(
+        p.startswith("approvals.json: listed in the manifest but missing")
+        for p in (verdict.problems)
+    )
+    buffer = io.BytesIO(bundle)
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr("extra.txt", b"not evidence")
+    verdict = verify_bundle(io.BytesIO(buffer.getvalue()), use_database=False)
+    assert any(p.startswith("extra.txt: in the bundle but not listed") for p in verdict.problems)
+
+
+def test_an_altered_excerpt_event_fails_against_its_hash_and_the_chain(bundle):
+    files = members(bundle)
+    lines = files["audit-trail.jsonl"].decode().splitlines()
+    event = json.loads(lines[2])
+    event["userId"] = "mallory"
+    lines[2] = json.dumps(event, sort_keys=True)
+    excerpt = ("\n".join(lines) + "\n").encode()
+    manifest = json.loads(files[MANIFEST])
+    manifest["files"]["audit-trail.jsonl"] = sha256_hex(excerpt)
+    forged = {
+        **files,
+        "audit-trail.jsonl": excerpt,
+        MANIFEST: (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode(),
+    }
+    verdict = verify_bundle(io.BytesIO(rezip(forged, like=bundle)), use_database=False)
+    assert any("line 3" in p and "does not match its hash" in p for p in verdict.problems)
+
+
+def test_any_changed_byte_of_the_zip_fails(bundle):
+    """Flip bytes all over the file (contents, headers, central directory, end record)."""
+    positions = sorted(
+        set(range(0, len(bundle), max(1, len(bundle) // 150)))
+        | set(range(len(bundle) - 120, len(bundle)))
+    )
+    for position in positions:
+        data = bytearray(bundle)
+        data[position] ^= 0x20
+        verdict = verify_bundle(io.BytesIO(bytes(data)))
+        assert not verdict.valid, f"byte {position} of {len(bundle)} changed, still valid"
+
+
+def test_command_fails_naming_the_file(bundle, tmp_path):
+    files = members(bundle)
+    data = bytearray(files["transitions.json"])
+    data[10] ^= 0x01
+    path = tmp_path / "tampered.zip"
+    path.write_bytes(rezip({**files, "transitions.json": bytes(data)}, like=bundle))
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="NOT valid"):
+        call_command("verify_evidence_bundle", str(path), stderr=err, stdout=io.StringIO())
+    assert "transitions.json" in err.getvalue()
+    path.write_bytes(b"not a zip at all")
+    with pytest.raises(CommandError):
+        call_command(
+            "verify_evidence_bundle", str(path), stderr=io.StringIO(), stdout=io.StringIO()
+        )
+
+
+def test_excerpt_event_missing_from_the_chain_is_named(bundle, users, walked):
+    files = members(bundle)
+    lines = files["audit-trail.jsonl"].decode().splitlines()
+    del lines[1]
+    excerpt = ("\n".join(lines) + "\n").encode()
+    manifest = json.loads(files[MANIFEST])
+    manifest["files"]["audit-trail.jsonl"] = sha256_hex(excerpt)
+    forged = {
+        **files,
+        "audit-trail.jsonl": excerpt,
+        MANIFEST: (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode(),
+    }
+    verdict = verify_bundle(io.BytesIO(rezip(forged, like=bundle)))
+    assert any("lacks 1 event" in p for p in verdict.problems)
