@@ -10,10 +10,11 @@ from django.utils.html import format_html
 from audit.exports import streaming_export
 from audit.models import AuditEvent
 from audit.selectors import export_audit_events
+from governance.admin_readonly import ReadOnlyAdminMixin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the admin can look at and export events, never add, change or delete them."""
 
     list_display = ("seq", "timestamp", "event_type", "action", "user_id", "model_id", "version_id")
@@ -26,15 +27,6 @@ class AuditEventAdmin(admin.ModelAdmin):
         "details_pretty"
     ]
     exclude = ("details",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="details")
     def details_pretty(self, obj):
@@ -78,7 +70,7 @@ EVIDENCE_PAGE_SIZE = 100
 
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Generated reports, read-only, with their PDF; and the evidence bundle of any version.
     Reports are requested on the Reports page or through the API, never edited here."""
 
@@ -121,15 +113,6 @@ class ReportAdmin(admin.ModelAdmin):
         "download",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="SHA-256")
     def short_sha256(self, obj):

@@ -1,22 +1,12 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from governance.admin_readonly import ReadOnlyAdminMixin
 from governance.models import Approval, RiskTierChangeRequest, StateTransition
 
 
-class ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(StateTransition)
-class StateTransitionAdmin(ReadOnly, admin.ModelAdmin):
+class StateTransitionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("timestamp", "version", "from_state", "to_state", "action", "user")
     list_filter = ("action", "to_state")
     search_fields = ("version__model__name", "user__username")
@@ -24,7 +14,7 @@ class StateTransitionAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(Approval)
-class ApprovalAdmin(ReadOnly, SimpleHistoryAdmin):
+class ApprovalAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ("created_at", "version", "stage", "decision", "user", "role")
     list_filter = ("stage", "decision", "role", "environment")
     search_fields = ("version__model__name", "user__username", "comments")
@@ -32,7 +22,7 @@ class ApprovalAdmin(ReadOnly, SimpleHistoryAdmin):
 
 
 @admin.register(RiskTierChangeRequest)
-class RiskTierChangeRequestAdmin(ReadOnly, SimpleHistoryAdmin):
+class RiskTierChangeRequestAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ("created_at", "model", "from_tier", "requested_tier", "status", "requested_by")
     list_filter = ("status", "requested_tier")
     search_fields = ("model__name", "justification")

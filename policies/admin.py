@@ -8,6 +8,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from governance.access import is_allowed
+from governance.admin_readonly import ReadOnlyAdminMixin
 from governance.choices import Action
 from policies import services
 from policies.documents import to_document
@@ -66,20 +67,11 @@ class PolicyAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(PolicyEvaluation)
-class PolicyEvaluationAdmin(admin.ModelAdmin):
+class PolicyEvaluationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("evaluated_at", "policy", "version", "environment", "passed", "excepted")
     list_filter = ("environment", "passed", "excepted", "enforcement", "trigger")
     search_fields = ("policy__policy_id", "version__model__name")
     list_select_related = ("policy", "version__model")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 from policies import monitoring_admin  # noqa: E402, F401  (exceptions, violations, webhooks)

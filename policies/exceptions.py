@@ -459,18 +459,11 @@ def expire_exceptions(*, now=None) -> list[int]:
             _audit("EXPIRE", exception, None, expiresAt=exception.expires_at.isoformat())
             expired.append(exception)
         notify_many(
-            Alert(
-                [*_concerned(exception), *mrc],
+            _expiry_alert(
+                exception,
+                mrc,
                 NotificationKind.EXCEPTION_EXPIRED,
-                f"{_label(exception)} EXPIRED on {exception.expires_at:%Y-%m-%d %H:%M} UTC: "
-                "the policy applies again",
-                version=exception.version,
-                url=exception_url(exception),
-                details={
-                    "exception": exception.pk,
-                    "policyId": exception.policy.policy_id,
-                    "expiresAt": exception.expires_at.isoformat(),
-                },
+                f"EXPIRED on {exception.expires_at:%Y-%m-%d %H:%M} UTC: the policy applies again",
             )
             for exception in expired
         )
@@ -481,6 +474,22 @@ def expire_exceptions(*, now=None) -> list[int]:
                 now=now,
             )
     return [e.pk for e in expired]
+
+
+def _expiry_alert(exception: PolicyException, mrc, kind: str, what: str) -> Alert:
+    """An alert about an exception's end, to the people concerned and the MRC team."""
+    return Alert(
+        [*_concerned(exception), *mrc],
+        kind,
+        f"{_label(exception)} {what}",
+        version=exception.version,
+        url=exception_url(exception),
+        details={
+            "exception": exception.pk,
+            "policyId": exception.policy.policy_id,
+            "expiresAt": exception.expires_at.isoformat(),
+        },
+    )
 
 
 def remind_expiring_exceptions(*, now=None) -> list[int]:
@@ -506,18 +515,12 @@ def remind_expiring_exceptions(*, now=None) -> list[int]:
             exception.save(update_fields=["reminded_at"])
             _audit("REMIND", exception, None, expiresAt=exception.expires_at.isoformat())
         notify_many(
-            Alert(
-                [*_concerned(exception), *mrc],
+            _expiry_alert(
+                exception,
+                mrc,
                 NotificationKind.EXCEPTION_EXPIRING,
-                f"{_label(exception)} expires on {exception.expires_at:%Y-%m-%d %H:%M} UTC: "
+                f"expires on {exception.expires_at:%Y-%m-%d %H:%M} UTC: "
                 "review it — remediate, or request a new exception",
-                version=exception.version,
-                url=exception_url(exception),
-                details={
-                    "exception": exception.pk,
-                    "policyId": exception.policy.policy_id,
-                    "expiresAt": exception.expires_at.isoformat(),
-                },
             )
             for exception in due
         )

@@ -15,25 +15,15 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from governance import webhooks
+from governance.admin_readonly import ReadOnlyAdminMixin
 from governance.choices import DeliveryStatus, WebhookEvent
 from governance.errors import Invalid
 from governance.models import Webhook, WebhookDelivery
 from policies.models import ComplianceSnapshot, MonitoringRun, PolicyException, Violation
 
 
-class ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(PolicyException)
-class PolicyExceptionAdmin(ReadOnly, SimpleHistoryAdmin):
+class PolicyExceptionAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ("id", "policy", "version", "status", "requested_by", "expires_at", "page")
     list_filter = ("status", "policy")
     search_fields = ("policy__policy_id", "version__model__name", "justification")
@@ -47,7 +37,7 @@ class PolicyExceptionAdmin(ReadOnly, SimpleHistoryAdmin):
 
 
 @admin.register(Violation)
-class ViolationAdmin(ReadOnly, admin.ModelAdmin):
+class ViolationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("first_seen", "policy", "version", "rule_index", "severity", "status")
     list_filter = ("status", "severity", "policy")
     search_fields = ("policy__policy_id", "version__model__name", "message")
@@ -55,7 +45,7 @@ class ViolationAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(MonitoringRun)
-class MonitoringRunAdmin(ReadOnly, admin.ModelAdmin):
+class MonitoringRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "started_at",
         "trigger",
@@ -70,7 +60,7 @@ class MonitoringRunAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(ComplianceSnapshot)
-class ComplianceSnapshotAdmin(ReadOnly, admin.ModelAdmin):
+class ComplianceSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("date", "score", "pairs", "complying_pairs", "active_violations")
 
 

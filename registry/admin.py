@@ -10,21 +10,15 @@ from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
 
 from governance import promotion
+from governance.admin_readonly import ReadOnlyAdminMixin
 from governance.dashboard import pending_reviews
 from governance.errors import DomainError
 from governance.forms import DecisionForm
 from registry.models import Artifact, ModelVersion, RegisteredModel
 
 
-class ReadOnlyAdmin(SimpleHistoryAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    pass
 
 
 class ArtifactInline(admin.TabularInline):
