@@ -19,6 +19,7 @@ class EventType(models.TextChoices):
 class AuditAction(models.TextChoices):
     LOGIN = "LOGIN"
     LOGIN_FAILED = "LOGIN_FAILED"
+    LOGIN_LOCKED_OUT = "LOGIN_LOCKED_OUT"
     LOGOUT = "LOGOUT"
     TOKEN_ISSUED = "TOKEN_ISSUED"
     CREATE_USER = "CREATE_USER"

@@ -5,9 +5,12 @@ DJANGO_DEBUG=0, DJANGO_SECRET_KEY and DATABASE_URL; with DEBUG off the secure se
 switch on so that `manage.py check --deploy` is clean.
 """
 
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
 from config.env import env, envbool, envint, envlist
 
@@ -28,6 +31,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -45,6 +50,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -54,6 +60,8 @@ MIDDLEWARE = [
     "audit.middleware.AuditContextMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "governance.middleware.DomainErrorPageMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login page attempt into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -88,6 +96,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out attempt before any password is checked (see "Brute force").
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -144,6 +154,20 @@ if env("Q_REDIS_URL"):
 else:
     Q_CLUSTER["orm"] = "default"
 
+_RATE = re.compile(r"^[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def _throttle_rate(name: str, default: str) -> str | None:
+    """An API rate such as "1200/min" from the environment; checked here so that a typo stops
+    the start instead of turning every API call into a server error."""
+    value = (env(name) or default).strip()
+    if value.lower() == "off":
+        return None
+    if not _RATE.match(value):
+        raise RuntimeError(f'{name} must look like "1200/min" (or "off"), not {value!r}')
+    return value
+
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes unauthenticated calls 401, not 403.
@@ -166,6 +190,14 @@ REST_FRAMEWORK = {
     "DATETIME_FORMAT": "iso-8601",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Per-user rates for reads and for writes, per address for anonymous callers (only the token
+    # endpoint takes them); counted in the default cache (CACHES below). "off" lifts a limit.
+    "DEFAULT_THROTTLE_CLASSES": ["governance.api.throttling.ReadWriteUserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user_read": _throttle_rate("API_THROTTLE_READ", "1200/min"),
+        "user_write": _throttle_rate("API_THROTTLE_WRITE", "240/min"),
+        "anon": _throttle_rate("API_THROTTLE_ANON", "60/min"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {
@@ -188,6 +220,79 @@ SPECTACULAR_SETTINGS = {
         "EnvironmentEnum": "governance.choices.Environment",
         "NotificationKindEnum": "governance.choices.NotificationKind",
         "ReportKindEnum": "audit.models.ReportKind",
+    },
+}
+
+# Cache: the API throttle counts requests here. Local memory is per process: several web
+# processes need a shared cache, Redis when CACHE_URL (or REDIS_URL) is set.
+_CACHE_URL = env("CACHE_URL") or env("REDIS_URL")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
+    if _CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "registry"}
+}
+
+# Brute force: django-axes counts failed logins on every path that goes through
+# django.contrib.auth.authenticate (login page, admin login, POST /api/v1/auth/token/), in the
+# database (so every process shares them), and refuses further attempts for the cool-off.
+_AXES_PARAMETERS = {"username", "ip_address", "user_agent"}
+
+
+def _lockout_parameters(value: str) -> list:
+    """Lockout parameters from the environment: "username,ip_address" locks a username (from
+    any address) and, separately, an address (whatever names it tries), while
+    "username+ip_address" would lock only the pair."""
+    parameters: list = []
+    for item in (part.strip() for part in value.split(",")):
+        names = [name.strip() for name in item.split("+")]
+        if not item or not set(names) <= _AXES_PARAMETERS:
+            raise RuntimeError(f"AXES_LOCKOUT_PARAMETERS: unknown parameter in {value!r}")
+        parameters.append(names[0] if len(names) == 1 else names)
+    return parameters
+
+
+AXES_ENABLED = envbool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 15))
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME.total_seconds() < 60:
+    raise RuntimeError("AXES_FAILURE_LIMIT and AXES_COOLOFF_MINUTES must be at least 1")
+# Per username AND per address: one account guessed from many addresses is locked, and one
+# address spraying many accounts is locked, each after AXES_FAILURE_LIMIT failures.
+AXES_LOCKOUT_PARAMETERS = _lockout_parameters(
+    env("AXES_LOCKOUT_PARAMETERS") or "username,ip_address"
+)
+# A success does not wipe the count: with per-address counting, an attacker's own good login
+# would otherwise reset the address's failures between guesses.
+AXES_RESET_ON_SUCCESS = False
+# An attempt while locked out starts the cool-off again, so a client that keeps trying stays out.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+# The same client address as the audit trail (X-Forwarded-For trusted AUDIT_TRUSTED_PROXY_COUNT
+# hops only), and our own 429 answer (governance/lockout.py), which also audits the lockout.
+AXES_CLIENT_IP_CALLABLE = "audit.middleware.client_ip"
+AXES_LOCKOUT_CALLABLE = "governance.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# Logins are in the audit trail already; axes' own access log would be a second, mutable copy.
+AXES_DISABLE_ACCESS_LOG = True
+
+# Content-Security-Policy on every response (django-csp). Scripts only from our origin or inline
+# with the per-response nonce (templates use {{ request.csp_nonce }}); no inline event handlers.
+# <style> elements likewise; style *attributes* stay allowed (style-src-attr) because the
+# server-rendered SVG charts carry one on their root element and third-party admin templates
+# (django-simple-history) use them; they cannot run script, and img-src keeps them from loading
+# anything from elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
     },
 }
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -13,6 +14,15 @@ def _fast_and_isolated(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # API throttling stays on, with rates the suite's thousands of requests never reach, and
+    # a fresh cache so no count carries over (tests/governance/test_throttling.py sets small
+    # rates). django-axes stays on too: its failure counts are rows, rolled back per test.
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": dict.fromkeys(("user_read", "user_write", "anon"), "100000/min"),
+    }
+    settings.AXES_ENABLED = True
+    cache.clear()
 
 
 def pytest_collection_modifyitems(config, items):

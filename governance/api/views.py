@@ -1,5 +1,5 @@
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from audit.choices import AuditAction, EventType
 from audit.services import record_event
 from governance.api.serializers import StrictInputSerializer
+from governance.lockout import LockedOut, is_locked_out
 from governance.roles import roles_of
 
 
@@ -28,16 +29,32 @@ class MeOutput(serializers.Serializer):
 
 
 class ObtainTokenView(APIView):
-    """Exchange a username and password for an API token (`Authorization: Token <key>`)."""
+    """Exchange a username and password for an API token (`Authorization: Token <key>`).
+
+    The password is checked by `django.contrib.auth.authenticate` with the request, so
+    django-axes counts the failures here as on the login page and refuses a locked-out
+    username or address (429, Retry-After) without checking the password."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=TokenInput, responses={200: TokenOutput})
+    @extend_schema(
+        request=TokenInput,
+        responses={
+            200: TokenOutput,
+            400: OpenApiResponse(description="wrong username or password"),
+            429: OpenApiResponse(
+                description="too many failed logins for this username or address, or too "
+                "many requests; Retry-After says when to try again"
+            ),
+        },
+    )
     def post(self, request):
         serializer = TokenInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = authenticate(request, **serializer.validated_data)
+        if is_locked_out(request):
+            raise LockedOut(request)
         if user is None or not user.is_active:
             return Response(
                 {"detail": "unable to log in with the given username and password"},
