@@ -114,12 +114,19 @@ def bench_gate():
 
 
 def bench_impact():
+    from django.contrib.auth import get_user_model
+
+    from governance.choices import Role
+    from governance.roles import set_roles
     from policies.impact import impact
     from policies.models import Policy
 
     policy = Policy.objects.get(policy_id="bench-0")
+    # A read-all reader: the impact lists only what its asker may see.
+    reader, _ = get_user_model().objects.get_or_create(username="bench-mrc")
+    set_roles(reader, [Role.MRC])
     start = time.perf_counter()
-    rows = impact(policy)
+    rows = impact(policy, actor=reader)
     elapsed = time.perf_counter() - start
     failing = sum(1 for r in rows if not r["passed"])
     print(

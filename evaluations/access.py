@@ -4,10 +4,9 @@ own), with the helpers the evaluation views and pages use."""
 
 from __future__ import annotations
 
-from governance.access import refusal
-from governance.choices import READ_ALL_ROLES, Action, Role
-from governance.errors import Forbidden
-from governance.roles import roles_of
+from governance.access import authorize, refusal
+from governance.choices import Action
+from governance.visibility import Reach, reach
 
 RUN_EVALUATION = Action.RUN_EVALUATION
 READ_EVALUATIONS = Action.READ_EVALUATIONS
@@ -32,29 +31,18 @@ def may_read(user, model) -> bool:
 
 
 def may_read_any(user) -> bool:
-    """Whether `user` reads evaluations of at least some models (lists filter the rest)."""
-    return bool(roles_of(user) & (READ_ALL_ROLES | {Role.MODEL_OWNER}))
+    """Whether `user` reads evaluations of at least some models (lists filter the rest): the
+    READ_EVALUATIONS rule reaches some models for them."""
+    return reach(user, READ_EVALUATIONS) is not Reach.NONE
 
 
 def authorize_run(user, version) -> None:
-    reason = run_refusal(user, version.model)
-    if reason is not None:
-        raise Forbidden(reason).about(
-            action=RUN_EVALUATION, model_id=version.model_id, version_id=version.pk
-        )
+    authorize(user, RUN_EVALUATION, model=version.model, version_id=version.pk)
 
 
 def authorize_read(user, version=None) -> None:
     """Refuse reading evaluations of `version` (or, without one, any evaluations)."""
-    if version is None:
-        if user is not None and user.is_authenticated and may_read_any(user):
-            return
-        reason = read_refusal(user, None)
-        model_id = version_id = None
-    else:
-        reason = read_refusal(user, version.model)
-        model_id, version_id = version.model_id, version.pk
-    if reason is not None:
-        raise Forbidden(reason).about(
-            action=READ_EVALUATIONS, model_id=model_id, version_id=version_id
-        )
+    if version is not None:
+        authorize(user, READ_EVALUATIONS, model=version.model, version_id=version.pk)
+    elif not may_read_any(user):
+        authorize(user, READ_EVALUATIONS)  # refuses, with the rule's reason

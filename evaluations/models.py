@@ -16,13 +16,15 @@ from evaluations.choices import (
     RunStatus,
     Suite,
 )
+from governance.visibility import VisibleQuerySet
 from registry.models import ModelVersion
 
 
-class EvaluationRunQuerySet(models.QuerySet):
-    def visible_to(self, user) -> EvaluationRunQuerySet:
-        """Runs of the versions `user` may see (reading them also needs the read rule)."""
-        return self.filter(version__in=ModelVersion.objects.visible_to(user))
+class EvaluationRunQuerySet(VisibleQuerySet):
+    """`visible_to(user)`: runs of the versions `user` may see; `visible_to(user,
+    Action.READ_EVALUATIONS)`: those they may also read (not SRE's, for instance)."""
+
+    model_path = "version__model"
 
     def finished(self) -> EvaluationRunQuerySet:
         return self.filter(status__in=(RunStatus.PASSED, RunStatus.FAILED))

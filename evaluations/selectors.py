@@ -6,18 +6,13 @@ import json
 from collections import OrderedDict
 
 from django.db.models import OuterRef, Subquery
-from guardian.shortcuts import get_objects_for_user
 
 from evaluations import access, catalogue
 from evaluations.choices import ACTIVE_STATUSES, FINISHED_STATUSES, Suite
 from evaluations.forms import RunEvaluationForm
 from evaluations.metrics import SUITES, thresholds_for_tier
 from evaluations.models import EvaluationRun
-from governance.access import OWNER_PERMISSION
-from governance.choices import READ_ALL_ROLES
-from governance.roles import roles_of
 from registry.choices import VersionState
-from registry.models import RegisteredModel
 
 HISTORY_PER_SUITE = 5
 PANEL_RECENT = 40
@@ -51,17 +46,9 @@ def latest_runs_for(version_ids: list[int]) -> dict[int, dict[str, dict]]:
 
 
 def readable_runs(user):
-    """The runs `user` may read: every run for the read-all roles, the runs of their own
-    models for a Model Owner, none otherwise."""
-    held = roles_of(user)
-    if held & READ_ALL_ROLES:
-        return EvaluationRun.objects.visible_to(user)
-    if access.may_read_any(user):
-        owned = get_objects_for_user(
-            user, OWNER_PERMISSION, klass=RegisteredModel, accept_global_perms=False
-        )
-        return EvaluationRun.objects.filter(version__model__in=owned)
-    return EvaluationRun.objects.none()
+    """The runs `user` may read (the READ_EVALUATIONS rule): every run for the read-all roles,
+    the runs of their own models for a Model Owner, none otherwise."""
+    return EvaluationRun.objects.visible_to(user, access.READ_EVALUATIONS)
 
 
 def runs_of_version(version):

@@ -32,5 +32,5 @@ def navigation(request):
     return {
         "nav_items": items,
         "user_roles": sorted(roles_of(user)),
-        "unread_notifications": Notification.objects.filter(user=user).unread().count(),
+        "unread_notifications": Notification.objects.visible_to(user).unread().count(),
     }

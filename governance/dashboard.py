@@ -1,4 +1,7 @@
-"""The approval dashboard's figures, for any role: set-based queries, a constant number of them."""
+"""The approval dashboard's figures, for any role: set-based queries, a constant number of them.
+
+Everything here is read through `visible_to(user)`: the lists, and the metrics too (a Model
+Owner's decision counts and review times are those of their own models)."""
 
 from __future__ import annotations
 
@@ -56,26 +59,27 @@ def pending_reviews(user) -> list[ModelVersion]:
 
 
 def my_requests(user):
+    """What `user` submitted or asked production for, among the versions they may still see."""
     return (
-        ModelVersion.objects.filter(Q(submitted_by=user) | Q(production_requested_by=user))
+        ModelVersion.objects.visible_to(user)
+        .filter(Q(submitted_by=user) | Q(production_requested_by=user))
         .select_related("model")
         .order_by("-updated_at")[:RECENT]
     )
 
 
 def recent_decisions(user):
-    visible = ModelVersion.objects.visible_to(user)
     return (
-        Approval.objects.filter(version__in=visible)
+        Approval.objects.visible_to(user)
         .select_related("version__model", "user")
         .order_by("-created_at", "-id")[:RECENT]
     )
 
 
-def _stage_durations(versions) -> dict[str, list[float]]:
+def _stage_durations(user) -> dict[str, list[float]]:
     """Hours spent in each review stage: from entering it to the next transition."""
     rows = (
-        StateTransition.objects.filter(version__in=versions)
+        StateTransition.objects.visible_to(user)
         .order_by("version_id", "timestamp", "id")
         .values_list("version_id", "to_state", "timestamp")
     )
@@ -89,9 +93,8 @@ def _stage_durations(versions) -> dict[str, list[float]]:
 
 
 def review_metrics(user) -> dict:
-    versions = ModelVersion.objects.visible_to(user)
     counts = (
-        Approval.objects.filter(version__in=versions)
+        Approval.objects.visible_to(user)
         .values("stage", "decision")
         .annotate(n=Count("id"))
         .order_by()
@@ -100,7 +103,7 @@ def review_metrics(user) -> dict:
     for row in counts:
         key = "approved" if row["decision"] == Decision.APPROVED else "rejected"
         by_stage.setdefault(row["stage"], {"approved": 0, "rejected": 0})[key] = row["n"]
-    durations = _stage_durations(versions)
+    durations = _stage_durations(user)
     time_in_stage = {}
     for stage in REVIEW_STATES:
         values = np.array(durations.get(stage, []), dtype=float)

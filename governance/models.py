@@ -15,8 +15,28 @@ from governance.choices import (
     Role,
     TierChangeStatus,
 )
+from governance.visibility import VisibleQuerySet
 from registry.choices import RiskTier, VersionState
 from registry.models import ModelVersion, RegisteredModel
+
+
+class StateTransitionQuerySet(VisibleQuerySet):
+    model_path = "version__model"
+
+
+class ApprovalQuerySet(VisibleQuerySet):
+    model_path = "version__model"
+
+
+class RiskTierChangeRequestQuerySet(VisibleQuerySet):
+    model_path = "model"
+
+    def open(self) -> RiskTierChangeRequestQuerySet:
+        return self.filter(status=TierChangeStatus.REQUESTED)
+
+
+class TierChangeDecisionQuerySet(VisibleQuerySet):
+    model_path = "request__model"
 
 
 class StateTransition(models.Model):
@@ -31,6 +51,8 @@ class StateTransition(models.Model):
     )
     comments = models.TextField(blank=True)
     timestamp = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = StateTransitionQuerySet.as_manager()
 
     class Meta:
         ordering = ["timestamp", "id"]
@@ -54,6 +76,7 @@ class Approval(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     history = HistoricalRecords()
+    objects = ApprovalQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -86,6 +109,7 @@ class RiskTierChangeRequest(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
 
     history = HistoricalRecords()
+    objects = RiskTierChangeRequestQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -108,6 +132,8 @@ class TierChangeDecision(models.Model):
     comments = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = TierChangeDecisionQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
@@ -119,6 +145,14 @@ class TierChangeDecision(models.Model):
 
 
 class NotificationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> NotificationQuerySet:
+        """A notification is its recipient's alone. Recipients are chosen by the domain when it
+        is sent, among the people who may see the model it names (the owner and submitter, or a
+        read-all role)."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        return self.filter(user=user)
+
     def unread(self):
         return self.filter(read_at__isnull=True)
 

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from audit.models import AuditEvent
+from audit.selectors import audit_events
 from governance import charts, dashboard, promotion, tier_changes
 from governance.access import is_allowed
 from governance.choices import Action
@@ -36,7 +36,7 @@ def home(request):
         "model_count": sum(tier_counts.values()),
         "tiers": [(tier, tier_counts.get(tier, 0)) for tier in RiskTier.values],
         "states": [(state, state_counts.get(state, 0)) for state in VersionState.values],
-        "my_models": models.filter(owner=user).annotate(version_count=Count("versions"))[:20],
+        "my_models": models.owned_by(user).annotate(version_count=Count("versions"))[:20],
         "pending_count": len(dashboard.pending_reviews(user)),
         "tier_chart": charts.donut_chart(
             RiskTier.values,
@@ -47,7 +47,8 @@ def home(request):
         ),
     }
     if is_allowed(user, Action.VIEW_AUDIT):
-        context["recent_events"] = AuditEvent.objects.order_by("-seq")[:RECENT_EVENTS]
+        # The audit trail names every model: only its readers see the recent activity.
+        context["recent_events"] = audit_events(actor=user).order_by("-seq")[:RECENT_EVENTS]
     return render(request, "governance/home.html", context)
 
 
@@ -111,16 +112,16 @@ def approval_dashboard(request):
             "metrics": metrics,
             "decision_chart": chart,
             "time_chart": time_chart,
-            "open_tier_changes": RiskTierChangeRequest.objects.filter(
-                status="REQUESTED", model__in=RegisteredModel.objects.visible_to(request.user)
-            ).select_related("model", "requested_by"),
+            "open_tier_changes": RiskTierChangeRequest.objects.visible_to(request.user)
+            .open()
+            .select_related("model", "requested_by"),
         },
     )
 
 
 @login_required
 def notifications(request):
-    items = Notification.objects.filter(user=request.user)[:100]
+    items = Notification.objects.visible_to(request.user)[:100]
     if request.method == "POST":
         Notification.objects.filter(user=request.user).unread().update(read_at=timezone.now())
         return redirect("notifications")
@@ -153,12 +154,7 @@ def tier_change_request(request, pk: int):
 @require_POST
 @login_required
 def tier_change_decide(request, pk: int, decision: str):
-    change = get_object_or_404(
-        RiskTierChangeRequest.objects.filter(
-            model__in=RegisteredModel.objects.visible_to(request.user)
-        ),
-        pk=pk,
-    )
+    change = get_object_or_404(RiskTierChangeRequest.objects.visible_to(request.user), pk=pk)
     service = {
         "approve": tier_changes.approve_tier_change,
         "reject": tier_changes.reject_tier_change,

@@ -2,6 +2,8 @@
 
 Set-based: the versions in scope, their models, owners and artifacts come in three queries,
 then each version's context is built in memory and the compiled conditions run against it.
+Only the versions the asker may see are listed: a Model Owner learns nothing of other owners'
+models from a policy's impact or a dry run.
 """
 
 from __future__ import annotations
@@ -28,23 +30,27 @@ def _names_read(policy: Policy) -> frozenset[str]:
     return frozenset(names)
 
 
-def versions_in_scope(policy: Policy):
+def versions_in_scope(policy: Policy, *, actor):
+    """The non-retired versions in the policy's scope that `actor` may see."""
     return (
-        ModelVersion.objects.filter(model__risk_tier__in=policy.risk_tiers)
+        ModelVersion.objects.visible_to(actor)
+        .filter(model__risk_tier__in=policy.risk_tiers)
         .exclude(state=VersionState.RETIRED)
         .order_by("model__name", "version")
     )
 
 
-def impact(policy: Policy) -> list[dict]:
-    """Every non-retired version in the policy's scope, with `passed` for every environment of
-    its scope, evaluated now and not stored (works the same for DRAFT policies: the dry run)."""
+def impact(policy: Policy, *, actor) -> list[dict]:
+    """Every non-retired version in the policy's scope that `actor` may see, with `passed` for
+    every environment of its scope, evaluated now and not stored (works the same for DRAFT
+    policies: the dry run)."""
+    in_scope = versions_in_scope(policy, actor=actor)
     # Plain rows, not model instances: building 10,000 objects would cost more than judging.
-    versions = list(versions_in_scope(policy).values(*VERSION_VALUES))
+    versions = list(in_scope.values(*VERSION_VALUES))
     ids = [v["pk"] for v in versions]
     artifacts: dict[int, list[dict]] = defaultdict(list)
     for row in (
-        Artifact.objects.filter(version__in=versions_in_scope(policy))
+        Artifact.objects.filter(version__in=in_scope.values("pk"))
         .order_by("version_id", "created_at", "id")
         .values(*ARTIFACT_VALUES)
         .iterator(chunk_size=5000)

@@ -6,6 +6,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from governance.choices import ExceptionStatus, MonitoringTrigger, Role, ViolationStatus
+from governance.visibility import VisibleQuerySet
 from policies.choices import Enforcement, EvaluationTrigger, PolicyStatus, PolicyType, Severity
 from registry.models import ModelVersion
 
@@ -61,6 +62,10 @@ class Policy(models.Model):
         return self.policy_id
 
 
+class PolicyEvaluationQuerySet(VisibleQuerySet):
+    model_path = "version__model"
+
+
 class PolicyEvaluation(models.Model):
     """The result of one policy on one version at one moment, rule by rule.
 
@@ -81,6 +86,8 @@ class PolicyEvaluation(models.Model):
     rule_results = models.JSONField(default=list)
     evaluated_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    objects = PolicyEvaluationQuerySet.as_manager()
+
     class Meta:
         ordering = ["-evaluated_at", "-id"]
         indexes = [models.Index(fields=["version", "policy", "environment", "-evaluated_at"])]
@@ -99,10 +106,11 @@ class PolicyEvaluation(models.Model):
 # --------------------------------------------------------------------------------------------
 
 
-class PolicyExceptionQuerySet(models.QuerySet):
-    def visible_to(self, user) -> PolicyExceptionQuerySet:
-        """Exceptions on the versions `user` may see (a Model Owner: their own models')."""
-        return self.filter(version__in=ModelVersion.objects.visible_to(user))
+class PolicyExceptionQuerySet(VisibleQuerySet):
+    """`visible_to(user)`: exceptions on the versions `user` may see (a Model Owner: their own
+    models')."""
+
+    model_path = "version__model"
 
     def in_force(self, now=None) -> PolicyExceptionQuerySet:
         """ACTIVE and not yet past `expiresAt` (the expiry job may not have run yet)."""
@@ -175,6 +183,10 @@ class PolicyException(models.Model):
         return self.ended_at or self.expires_at
 
 
+class ExceptionApprovalQuerySet(VisibleQuerySet):
+    model_path = "exception__version__model"
+
+
 class ExceptionApproval(models.Model):
     """One approval of an exception: who, in which role, when, with which comments."""
 
@@ -185,6 +197,8 @@ class ExceptionApproval(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     comments = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ExceptionApprovalQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -197,9 +211,8 @@ class ExceptionApproval(models.Model):
         return f"{self.role} approval of exception {self.exception_id} by {self.user_id}"
 
 
-class ViolationQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ViolationQuerySet:
-        return self.filter(version__in=ModelVersion.objects.visible_to(user))
+class ViolationQuerySet(VisibleQuerySet):
+    model_path = "version__model"
 
     def open(self) -> ViolationQuerySet:
         return self.filter(status=ViolationStatus.OPEN)

@@ -8,21 +8,21 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from governance import charts
 from governance.errors import DomainError, Invalid
 from policies import exceptions
-from policies.choices import EvaluationTrigger, Severity
+from policies.choices import Severity
 from policies.compliance import (
     DEFINITION,
     open_violations_by_policy,
     read_compliance_summary,
 )
 from policies.exception_forms import ExceptionDecisionForm, ExceptionRequestForm
-from policies.models import ExceptionApproval, PolicyEvaluation, PolicyException, Violation
+from policies.models import ExceptionApproval, PolicyException, Violation
 from policies.monitoring_filtersets import ExceptionFilterSet, ViolationFilterSet
+from policies.selectors import exception_checks, exception_violations
 from registry.models import ModelVersion
 
 PAGE_SIZE = 50
@@ -74,15 +74,7 @@ def exception_request(request, version_pk: int):
 @login_required
 def exception_detail(request, pk: int):
     exception = get_object_or_404(_exceptions(request.user), pk=pk)
-    checks = PolicyEvaluation.objects.none()
-    if exception.activated_at is not None:
-        checks = PolicyEvaluation.objects.filter(
-            version=exception.version_id,
-            policy=exception.policy_id,
-            trigger=EvaluationTrigger.MONITOR,
-            evaluated_at__gte=exception.activated_at,
-            evaluated_at__lte=exception.window_end or timezone.now(),
-        ).order_by("-evaluated_at", "-id")
+    checks = exception_checks(exception, user=request.user)
     given = exceptions.approved_roles(exception)
     return render(
         request,
@@ -92,9 +84,7 @@ def exception_detail(request, pk: int):
             "roles": [(role, role in given) for role in exceptions.required_roles(exception)],
             "actions": exceptions.available_actions(exception, request.user),
             "checks": Paginator(checks, PAGE_SIZE).get_page(request.GET.get("page")),
-            "violations": Violation.objects.filter(
-                version=exception.version_id, policy=exception.policy_id
-            ).order_by("-first_seen")[:50],
+            "violations": exception_violations(exception, user=request.user)[:50],
             "form": ExceptionDecisionForm(),
         },
     )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from governance.access import authorize
 from governance.actions import domain_action
 from governance.choices import Action
-from policies.models import Policy, PolicyEvaluation
+from policies.choices import EvaluationTrigger
+from policies.models import Policy, PolicyEvaluation, PolicyException, Violation
 from registry.models import ModelVersion
 
 
@@ -26,3 +29,30 @@ def latest_evaluations(version: ModelVersion) -> list[PolicyEvaluation]:
             seen.add(key)
             latest.append(evaluation)
     return latest
+
+
+def exception_checks(exception: PolicyException, *, user):
+    """The monitoring checks of the excepted (policy, version) pair while the exception was in
+    force, newest first (none before it was activated)."""
+    if exception.activated_at is None:
+        return PolicyEvaluation.objects.none()
+    return (
+        PolicyEvaluation.objects.visible_to(user)
+        .filter(
+            version=exception.version_id,
+            policy=exception.policy_id,
+            trigger=EvaluationTrigger.MONITOR,
+            evaluated_at__gte=exception.activated_at,
+            evaluated_at__lte=exception.window_end or timezone.now(),
+        )
+        .order_by("-evaluated_at", "-id")
+    )
+
+
+def exception_violations(exception: PolicyException, *, user):
+    """The violations of the excepted (policy, version) pair, newest first."""
+    return (
+        Violation.objects.visible_to(user)
+        .filter(version=exception.version_id, policy=exception.policy_id)
+        .order_by("-first_seen")
+    )

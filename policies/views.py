@@ -43,7 +43,7 @@ def policy_list(request):
 @login_required
 def policy_detail(request, policy_id: str):
     policy = get_object_or_404(readable_policies(actor=request.user), policy_id=policy_id)
-    rows = impact(policy)
+    rows = impact(policy, actor=request.user)
     history = policy.history.select_related("history_user").order_by("-history_date")[:25]
     return render(
         request,
@@ -69,7 +69,7 @@ def policy_edit(request, policy_id: str | None = None):
     if request.method == "POST" and form.is_valid():
         document = form.cleaned_data["document"]
         if "dry_run" in request.POST:
-            preview = impact(Policy(**to_fields(document)))
+            preview = impact(Policy(**to_fields(document)), actor=request.user)
         else:
             try:
                 if policy is None:

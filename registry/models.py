@@ -4,23 +4,25 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
-from guardian.shortcuts import get_objects_for_user
 from simple_history.models import HistoricalRecords
 
+from governance.visibility import VisibleQuerySet
 from registry.choices import EDITABLE_STATES, RiskTier, ScanStatus, VersionState
 
 S = VersionState
 
-VIEW_MODEL_PERMISSION = "registry.view_registeredmodel"
 
+class RegisteredModelQuerySet(VisibleQuerySet):
+    """`visible_to(user)`: every model for the role-wide view permission (MRC, Security
+    Architect, SRE, Auditor, Executive), else those the user holds an object permission on
+    (governance/visibility.py, the root every other governed record derives from)."""
 
-class RegisteredModelQuerySet(models.QuerySet):
-    def visible_to(self, user) -> RegisteredModelQuerySet:
-        """Models `user` may see: all of them with the role-wide view permission (MRC, Security
-        Architect, SRE, Auditor, Executive), else those they hold an object permission on."""
-        if user is None or not user.is_authenticated:
-            return self.none()
-        return get_objects_for_user(user, VIEW_MODEL_PERMISSION, klass=self)
+    model_path = ""
+
+    def owned_by(self, user) -> RegisteredModelQuerySet:
+        """The models `user` owns: "my models" on a dashboard (not a visibility rule: chain it
+        after `visible_to`)."""
+        return self.filter(owner=user)
 
 
 class RegisteredModel(models.Model):
@@ -49,9 +51,8 @@ class RegisteredModel(models.Model):
         return self.name
 
 
-class ModelVersionQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ModelVersionQuerySet:
-        return self.filter(model__in=RegisteredModel.objects.visible_to(user))
+class ModelVersionQuerySet(VisibleQuerySet):
+    model_path = "model"
 
 
 class ModelVersion(FSMModelMixin, models.Model):
@@ -170,9 +171,8 @@ class ModelVersion(FSMModelMixin, models.Model):
         pass
 
 
-class ArtifactQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ArtifactQuerySet:
-        return self.filter(version__model__in=RegisteredModel.objects.visible_to(user))
+class ArtifactQuerySet(VisibleQuerySet):
+    model_path = "version__model"
 
 
 class Artifact(models.Model):

@@ -121,9 +121,7 @@ class RiskTierChangeViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         return (
-            RiskTierChangeRequest.objects.filter(
-                model__in=RegisteredModel.objects.visible_to(self.request.user)
-            )
+            RiskTierChangeRequest.objects.visible_to(self.request.user)
             .select_related("model__owner", "requested_by")
             .prefetch_related("decisions__user")
         )
@@ -173,7 +171,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Notification.objects.none()
-        queryset = Notification.objects.filter(user=self.request.user)
+        queryset = Notification.objects.visible_to(self.request.user)
         if self.request.query_params.get("unread") in ("1", "true"):
             queryset = queryset.unread()
         return queryset
@@ -181,7 +179,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(request=None, responses=NotificationOutput)
     @action(detail=True, methods=["post"])
     def read(self, request, pk=None):
-        notification = get_object_or_404(Notification, pk=pk, user=request.user)
+        notification = get_object_or_404(Notification.objects.visible_to(request.user), pk=pk)
         if notification.read_at is None:
             notification.read_at = timezone.now()
             notification.save(update_fields=["read_at"])

@@ -72,7 +72,8 @@ class PolicyViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
     def impact(self, request, policyId=None):
         policy = self.get_object()
-        return Response({"policyId": policy.policy_id, "versions": impact(policy)})
+        versions = impact(policy, actor=request.user)
+        return Response({"policyId": policy.policy_id, "versions": versions})
 
     @extend_schema(
         request=PolicyDocumentInput,
@@ -90,7 +91,8 @@ class PolicyViewSet(viewsets.GenericViewSet):
         self.get_queryset()  # the same read rule as the list
         document = validate_document(request.data)
         candidate = Policy(**to_fields(document))
-        return Response({"policyId": candidate.policy_id, "versions": impact(candidate)})
+        versions = impact(candidate, actor=request.user)
+        return Response({"policyId": candidate.policy_id, "versions": versions})
 
 
 class VersionPolicyEvaluationsView(ListAPIView):
