@@ -1,18 +1,27 @@
 """The compliance score and the figures of the compliance dashboard, and the daily snapshot that
-keeps their trend. Every figure here is an aggregate over the whole registry."""
+keeps their trend. Every figure here is an aggregate over the whole registry.
+
+`compliance_score` is the one computation of the score: the dashboard, `GET
+/api/v1/compliance/summary/`, the daily snapshot and every report call it, so two of them asked
+at the same moment cannot disagree. Asked `at` a past moment it reads the same inputs as they
+stood then (the versions', models' and policies' history records, the violations' open/resolve
+times and the exceptions' windows), which is how a report of a past period states its score.
+"""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
-from django.db.models import Count
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from governance.access import authorize
 from governance.actions import domain_action
 from governance.choices import Action, Environment
-from policies.choices import Severity
-from policies.models import ComplianceSnapshot, MonitoringRun, Policy, Violation
+from policies.choices import PolicyStatus, Severity
+from policies.models import ComplianceSnapshot, MonitoringRun, Policy, PolicyException, Violation
 from policies.monitoring import MONITORED_STATES, VIOLATING
 from registry.choices import RiskTier, VersionState
 from registry.models import ModelVersion, RegisteredModel
@@ -29,45 +38,195 @@ DEFINITION = (
     "Deployed versions are those in STAGING or PRODUCTION. A version's in-scope policies are "
     "the ACTIVE policies with enforcement ENFORCE or WARN whose scope holds its model's risk "
     "tier and the environment it is deployed to (staging for STAGING, production for "
-    "PRODUCTION). A pair complies when continuous monitoring has no open violation for it; a "
-    "failure covered by an ACTIVE policy exception counts as complying (it is excepted, not "
-    "violated). DRY_RUN policies are trials and are not counted. With no pair at all the score "
-    "is 100. Figures as of the latest monitoring sweep (every 15 minutes, and at once when a "
-    "policy changes or a deployed artifact gets a new scan result)."
+    "PRODUCTION); DRAFT and RETIRED policies are not counted. A pair complies when continuous "
+    "monitoring has no open violation for it; a failure covered by an ACTIVE policy exception "
+    "in force counts as complying (it is excepted, not violated). DRY_RUN policies are trials "
+    "and are not counted. With no pair at all the score is 100. Figures as of the latest "
+    "monitoring sweep (every 15 minutes, and at once when a policy changes or a deployed "
+    "artifact gets a new scan result). The dashboard, the API, the daily snapshots and the "
+    "reports compute it the same way; a report of a past period states it as of the period's "
+    "end."
 )
 
 
-def _scored_policies() -> list[Policy]:
-    return list(Policy.objects.active().filter(enforcement__in=VIOLATING))
+def percent(part: int, whole: int) -> float | None:
+    """part of whole in percent, one decimal; None when there is nothing to divide."""
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+@dataclass(frozen=True)
+class ComplianceScore:
+    """The score at one moment, with what it is made of."""
+
+    at: datetime
+    pairs: int
+    complying: int
+    # risk tier -> (pairs, complying pairs) of the deployed versions of that tier's models
+    by_tier: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        """Percent of complying pairs, one decimal; 100 with no pair (nothing fails)."""
+        value = percent(self.complying, self.pairs)
+        return 100.0 if value is None else value
+
+    def tier_score(self, tier: str) -> float | None:
+        """The same share within one risk tier; None when the tier has no deployed pair."""
+        pairs, complying = self.by_tier.get(tier, (0, 0))
+        return percent(complying, pairs)
+
+    def figures(self) -> dict:
+        return {
+            "pairs": self.pairs,
+            "complyingPairs": self.complying,
+            "complianceScore": self.score,
+        }
+
+
+@dataclass(frozen=True)
+class _ScoredPolicy:
+    pk: int
+    risk_tiers: tuple[str, ...]
+    environments: tuple[str, ...]
+
+
+def _scored(policies) -> list[_ScoredPolicy]:
+    """The policies the score counts: ACTIVE, ENFORCE or WARN (rows of Policy or its history)."""
+    return [
+        _ScoredPolicy(p.id, tuple(p.risk_tiers or ()), tuple(p.environments or ()))
+        for p in policies
+        if p.status == PolicyStatus.ACTIVE and p.enforcement in VIOLATING
+    ]
+
+
+def _latest_records(model, at: datetime, ids=None):
+    """The newest history record of every object of `model` before `at` (deleted ones left
+    out): the object as it stood at `at`."""
+    records = model.history.filter(history_date__lt=at)
+    if ids is not None:
+        records = records.filter(id__in=ids)
+    newest = records.order_by().values("id").annotate(last=Max("history_id")).values("last")
+    return model.history.filter(history_id__in=newest).exclude(history_type="-")
+
+
+def _without_history(model, at: datetime):
+    """Objects created before `at` that have no history record at all (made before history was
+    kept, or by a bulk insert): they are taken as they are now."""
+    return model.objects.filter(created_at__lt=at).exclude(pk__in=model.history.values("id"))
+
+
+def _live_inputs(now: datetime):
+    policies = _scored(Policy.objects.active().filter(enforcement__in=VIOLATING))
+    deployed = list(
+        ModelVersion.objects.filter(state__in=list(DEPLOYED_STATES)).values_list(
+            "pk", "model__risk_tier", "state"
+        )
+    )
+    policy_ids = [p.pk for p in policies]
+    violated = set(
+        Violation.objects.open()
+        .filter(version__state__in=list(DEPLOYED_STATES), policy__in=policy_ids)
+        .values_list("version_id", "policy_id")
+        .distinct()
+    )
+    excepted = set(
+        PolicyException.objects.in_force(now)
+        .filter(policy__in=policy_ids, version__state__in=list(DEPLOYED_STATES))
+        .values_list("version_id", "policy_id")
+    )
+    return policies, deployed, violated, excepted
+
+
+def _inputs_at(at: datetime):
+    policy_records = [*_latest_records(Policy, at), *_without_history(Policy, at)]
+    policies = _scored(policy_records)
+    version_rows = [
+        (r.id, r.model_id, r.state)
+        for r in (
+            *_latest_records(ModelVersion, at),
+            *_without_history(ModelVersion, at),
+        )
+        if r.state in DEPLOYED_STATES
+    ]
+    model_ids = {model_id for _v, model_id, _s in version_rows}
+    tiers = {
+        r.id: r.risk_tier
+        for r in (
+            *_latest_records(RegisteredModel, at, ids=model_ids),
+            *_without_history(RegisteredModel, at).filter(pk__in=model_ids),
+        )
+    }
+    deployed = [
+        (version_id, tiers[model_id], state)
+        for version_id, model_id, state in version_rows
+        if model_id in tiers
+    ]
+    version_ids = [v for v, _t, _s in deployed]
+    policy_ids = [p.pk for p in policies]
+    violated = set(
+        Violation.objects.filter(
+            version_id__in=version_ids, policy_id__in=policy_ids, first_seen__lt=at
+        )
+        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=at))
+        .values_list("version_id", "policy_id")
+        .distinct()
+    )
+    excepted = set(
+        PolicyException.objects.filter(
+            version_id__in=version_ids,
+            policy_id__in=policy_ids,
+            activated_at__lt=at,
+            expires_at__gt=at,
+        )
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=at))
+        .values_list("version_id", "policy_id")
+    )
+    return policies, deployed, violated, excepted
+
+
+def compliance_score(*, at: datetime | None = None) -> ComplianceScore:
+    """The compliance score (see DEFINITION) now, or as it stood at the moment `at`.
+
+    Now, it reads the current rows; `at` a past moment, the newest history record of every
+    version, model and policy before `at`, the violations open at `at` and the exceptions in
+    force at `at`. A constant number of queries either way, whatever the size of the registry.
+    """
+    now = timezone.now()
+    if at is None:
+        moment = now
+        policies, deployed, violated, excepted = _live_inputs(now)
+    else:
+        moment = at
+        policies, deployed, violated, excepted = _inputs_at(at)
+    # Which scored policies judge a version of a tier deployed in an environment.
+    in_scope: dict[tuple[str, str], set[int]] = {}
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for version_id, tier, state in deployed:
+        key = (tier, DEPLOYED_STATES[state])
+        scope = in_scope.get(key)
+        if scope is None:
+            scope = in_scope[key] = {
+                p.pk for p in policies if key[0] in p.risk_tiers and key[1] in p.environments
+            }
+        failing = sum(
+            1
+            for policy_id in scope
+            if (version_id, policy_id) in violated and (version_id, policy_id) not in excepted
+        )
+        totals[tier][0] += len(scope)
+        totals[tier][1] += len(scope) - failing
+    by_tier = {tier: tuple(totals[tier]) for tier in RiskTier.values if tier in totals}
+    return ComplianceScore(
+        at=moment,
+        pairs=sum(p for p, _c in by_tier.values()),
+        complying=sum(c for _p, c in by_tier.values()),
+        by_tier=by_tier,
+    )
 
 
 def score_figures() -> dict:
-    """pairs, complying pairs and the score (percent, one decimal) — three queries."""
-    policies = _scored_policies()
-    deployed = (
-        ModelVersion.objects.filter(state__in=list(DEPLOYED_STATES))
-        .values_list("model__risk_tier", "state")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    in_scope: dict[tuple[str, str], set[int]] = {}
-    pairs = 0
-    for tier, state, n in deployed:
-        environment = DEPLOYED_STATES[state]
-        ids = {p.pk for p in policies if tier in p.risk_tiers and environment in p.environments}
-        in_scope[(tier, state)] = ids
-        pairs += n * len(ids)
-    violated = {
-        (policy_id, version_id)
-        for policy_id, version_id, tier, state in Violation.objects.open()
-        .filter(version__state__in=list(DEPLOYED_STATES), policy__in=[p.pk for p in policies])
-        .values_list("policy_id", "version_id", "version__model__risk_tier", "version__state")
-        .distinct()
-        if policy_id in in_scope.get((tier, state), ())
-    }
-    complying = pairs - len(violated)
-    score = round(100.0 * complying / pairs, 1) if pairs else 100.0
-    return {"pairs": pairs, "complyingPairs": complying, "complianceScore": score}
+    """pairs, complying pairs and the score (percent, one decimal), now."""
+    return compliance_score().figures()
 
 
 def violations_by_severity() -> dict[str, int]:

@@ -197,6 +197,7 @@ def failure_summary(portfolio: Portfolio, start: datetime, end: datetime) -> dic
         "by_policy": rows,
         "details": details,
         "details_omitted": max(len(failures) - DETAIL_LIMIT, 0),
+        "retired_left_out": portfolio.retired_left_out,
     }
 
 
@@ -210,14 +211,19 @@ def _guarded(build):
         return {"recorded": True, "error": str(exc).splitlines()[0][:200]}
 
 
-def monitoring(start: datetime, end: datetime) -> dict:
-    """Violations found by continuous monitoring, and the recorded compliance snapshots."""
+def monitoring(start: datetime, end: datetime, *, retired=()) -> dict:
+    """Violations found by continuous monitoring, and the recorded compliance snapshots.
+    Violations of the `retired` policies (pks) are left out of the counts, and counted apart."""
     violation_model = optional_model("policies", "Violation")
     if violation_model is None:
         return {"recorded": False}
 
     def build():
-        objects = violation_model.objects
+        every = violation_model.objects.filter(first_seen__lt=end)
+        left_out = every.filter(policy__in=list(retired)).filter(
+            Q(first_seen__gte=start) | Q(resolved_at__isnull=True) | Q(resolved_at__gte=start)
+        )
+        objects = violation_model.objects.exclude(policy__in=list(retired))
         opened = objects.filter(first_seen__gte=start, first_seen__lt=end)
         resolved = objects.filter(resolved_at__gte=start, resolved_at__lt=end)
         open_at_end = objects.filter(first_seen__lt=end).filter(
@@ -262,6 +268,7 @@ def monitoring(start: datetime, end: datetime) -> dict:
             "reasons": reasons,
             "details": details,
             "snapshots": None,
+            "retired_left_out": left_out.count(),
         }
         snapshot_model = optional_model("policies", "ComplianceSnapshot")
         if snapshot_model is not None:
@@ -434,8 +441,23 @@ def month_checkpoints(period: Period, until: datetime, months_before: int = 0) -
     return points
 
 
-def trend_charts(portfolio: Portfolio, checkpoints: list[tuple], *, title_suffix: str) -> dict:
-    snaps = [(label, portfolio.snapshot(moment)) for label, moment in checkpoints]
+def is_live(period: Period, until: datetime) -> bool:
+    """The report's data ends now (its period is still running): its figures at `until` are
+    the live ones, the same the dashboard shows at this moment."""
+    return until < period.end
+
+
+def trend_charts(
+    portfolio: Portfolio,
+    checkpoints: list[tuple],
+    *,
+    title_suffix: str,
+    live_at: datetime | None = None,
+) -> dict:
+    """The portfolio at each checkpoint; the one at `live_at` (now) is scored live."""
+    snaps = [
+        (label, portfolio.snapshot(moment, live=moment == live_at)) for label, moment in checkpoints
+    ]
     labels = [label for label, _s in snaps]
     tier_chart = charts.stacked_bar_chart(
         labels,
@@ -445,7 +467,7 @@ def trend_charts(portfolio: Portfolio, checkpoints: list[tuple], *, title_suffix
         value_label="models",
         height=300,
     )
-    series = {"All versions": [s["score"] for _l, s in snaps]}
+    series = {"All tiers": [s["score"] for _l, s in snaps]}
     for tier in reversed(TIERS):
         series[f"{tier} tier"] = [s["score_by_tier"][tier] for _l, s in snaps]
     compliance_chart = charts.line_chart(
@@ -456,7 +478,7 @@ def trend_charts(portfolio: Portfolio, checkpoints: list[tuple], *, title_suffix
         y_max=100,
         y_label="% compliant",
         height=280,
-        colors={"All versions": "#0072B2", **{f"{t} tier": TIER_COLORS[t] for t in TIERS}},
+        colors={"All tiers": "#0072B2", **{f"{t} tier": TIER_COLORS[t] for t in TIERS}},
     )
     table = [
         {
@@ -467,6 +489,8 @@ def trend_charts(portfolio: Portfolio, checkpoints: list[tuple], *, title_suffix
             "evaluated": s["evaluated"],
             "non_compliant": s["non_compliant"],
             "score": pct(s["score"]),
+            "pairs": s["pairs"],
+            "complying_pairs": s["complying_pairs"],
         }
         for label, s in snaps
     ]
@@ -694,7 +718,8 @@ def recommendations(portfolio: Portfolio, snap: dict, failures: dict) -> dict:
 
 
 def monthly_compliance(period: Period, until: datetime, portfolio: Portfolio) -> dict:
-    snap = portfolio.snapshot(until)
+    live = is_live(period, until)
+    snap = portfolio.snapshot(until, live=live)
     previous_end = period.start
     previous = portfolio.snapshot(previous_end)
     failures = failure_summary(portfolio, period.start, until)
@@ -705,7 +730,10 @@ def monthly_compliance(period: Period, until: datetime, portfolio: Portfolio) ->
     approvals = approvals_between(period.start, until)
     new_models = sum(1 for model_id in snap["models"] if model_id not in previous["models"])
     trend = trend_charts(
-        portfolio, month_checkpoints(period, until, months_before=5), title_suffix=""
+        portfolio,
+        month_checkpoints(period, until, months_before=5),
+        title_suffix="",
+        live_at=until if live else None,
     )
     recs = recommendations(portfolio, snap, failures)
     score_change = (
@@ -724,6 +752,8 @@ def monthly_compliance(period: Period, until: datetime, portfolio: Portfolio) ->
         "in_review": sum(states.get(s, 0) for s in IN_REVIEW),
         "score": pct(snap["score"]),
         "score_value": snap["score"],
+        "pairs": snap["pairs"],
+        "complying_pairs": snap["complying_pairs"],
         "previous_score": pct(previous["score"]),
         "score_change": score_change,
         "compliant": statuses.get(COMPLIANT, 0),
@@ -743,7 +773,7 @@ def monthly_compliance(period: Period, until: datetime, portfolio: Portfolio) ->
         "inventory": rows,
         "states": sorted(states.items(), key=lambda kv: VersionState.values.index(kv[0])),
         "failures": failures,
-        "monitoring": monitoring(period.start, until),
+        "monitoring": monitoring(period.start, until, retired=portfolio.retired_policies),
         "exceptions": exceptions(
             period.start, until, exceptions_used(portfolio, period.start, until)
         ),
@@ -792,11 +822,12 @@ def factor_table(models) -> list[dict]:
 
 
 def quarterly_risk(period: Period, until: datetime, portfolio: Portfolio) -> dict:
-    snap = portfolio.snapshot(until)
+    live = is_live(period, until)
+    snap = portfolio.snapshot(until, live=live)
     previous = portfolio.snapshot(period.start)
     failures = failure_summary(portfolio, period.start, until)
     checkpoints = [("Start of quarter", period.start), *month_checkpoints(period, until)]
-    trend = trend_charts(portfolio, checkpoints, title_suffix="")
+    trend = trend_charts(portfolio, checkpoints, title_suffix="", live_at=until if live else None)
     # Per tier, now and at the start of the quarter.
     tier_rows = []
     versions, compliance, models = snap["versions"], snap["compliance"], snap["models"]
@@ -822,6 +853,7 @@ def quarterly_risk(period: Period, until: datetime, portfolio: Portfolio) -> dic
                     compliance[v].status == NON_COMPLIANT for v in tier_versions if v in compliance
                 ),
                 "score": pct(snap["score_by_tier"][tier]),
+                "score_value": snap["score_by_tier"][tier],
                 "score_before": pct(previous["score_by_tier"][tier]),
                 "failures": failures_by_tier.get(tier, 0),
             }
@@ -892,6 +924,9 @@ def quarterly_risk(period: Period, until: datetime, portfolio: Portfolio) -> dic
             "high_share": pct(high_share),
             "high_share_before": pct(high_share_before),
             "score": pct(snap["score"]),
+            "score_value": snap["score"],
+            "pairs": snap["pairs"],
+            "complying_pairs": snap["complying_pairs"],
             "score_before": pct(previous["score"]),
             "failures": failures["failed"],
             "open": failures["open"],
@@ -911,7 +946,7 @@ def quarterly_risk(period: Period, until: datetime, portfolio: Portfolio) -> dic
         "exceptions": exceptions(
             period.start, until, exceptions_used(portfolio, period.start, until)
         ),
-        "monitoring": monitoring(period.start, until),
+        "monitoring": monitoring(period.start, until, retired=portfolio.retired_policies),
         "recommendations": recs,
         "strategic": strategic,
     }
@@ -942,13 +977,17 @@ def strategic_findings(snap, previous, tier_rows, failures) -> list[str]:
                 f"The HIGH-tier share is unchanged at {share_now:.1f}% "
                 f"({now.get('HIGH', 0)} of {total_now} models)."
             )
-    scored = [r for r in tier_rows if r["score"] != "n/a"]
+    # Tiers with deployed versions (the others have no score), when they differ.
+    scored = [r for r in tier_rows if r["score_value"] is not None]
     if len(scored) > 1:
-        worst = min(scored, key=lambda r: float(r["score"].rstrip("%")))
-        lines.append(
-            f"The {worst['tier']} tier has the lowest policy compliance ({worst['score']}, "
-            f"{worst['non_compliant']} non-compliant versions): focus remediation there."
-        )
+        worst = min(scored, key=lambda r: r["score_value"])
+        best = max(scored, key=lambda r: r["score_value"])
+        if worst["score_value"] < best["score_value"]:
+            lines.append(
+                f"The {worst['tier']} tier has the lowest policy compliance ({worst['score']} "
+                f"of its deployed (version, policy) pairs comply, {worst['non_compliant']} "
+                "non-compliant versions): focus remediation there."
+            )
     if failures["by_policy"]:
         top = failures["by_policy"][0]
         if top["failures"]:
@@ -960,11 +999,12 @@ def strategic_findings(snap, previous, tier_rows, failures) -> list[str]:
 
 
 def annual_audit(period: Period, until: datetime, portfolio: Portfolio) -> dict:
-    snap = portfolio.snapshot(until)
+    live = is_live(period, until)
+    snap = portfolio.snapshot(until, live=live)
     previous = portfolio.snapshot(period.start)
     failures = failure_summary(portfolio, period.start, until)
     checkpoints = month_checkpoints(period, until)
-    trend = trend_charts(portfolio, checkpoints, title_suffix="")
+    trend = trend_charts(portfolio, checkpoints, title_suffix="", live_at=until if live else None)
     # Evaluations per month, passed and failed.
     labels, passed, failed = [], [], []
     for month in period.months:
@@ -1061,6 +1101,9 @@ def annual_audit(period: Period, until: datetime, portfolio: Portfolio) -> dict:
             "new_models": len(set(snap["models"]) - set(previous["models"])),
             "versions": len(snap["versions"]),
             "score": pct(snap["score"]),
+            "score_value": snap["score"],
+            "pairs": snap["pairs"],
+            "complying_pairs": snap["complying_pairs"],
             "score_before": pct(previous["score"]),
             "evaluations": failures["evaluations"],
             "failed": failures["failed"],
@@ -1100,7 +1143,7 @@ def annual_audit(period: Period, until: datetime, portfolio: Portfolio) -> dict:
         "exceptions": exceptions(
             period.start, until, exceptions_used(portfolio, period.start, until)
         ),
-        "monitoring": monitoring(period.start, until),
+        "monitoring": monitoring(period.start, until, retired=portfolio.retired_policies),
         "tier_changes": tier_change_requests(period.start, until),
         "effective_tier_changes": portfolio.tier_changes(period.start, until),
         "recommendations": recs,

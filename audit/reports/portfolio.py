@@ -7,10 +7,15 @@ is read in a constant number of set-based queries and answered in Python, so a r
 thousand models stays fast.
 
 Policy compliance of a version at a moment: the latest evaluation of each (policy,
-environment) that judged it before that moment; DRY_RUN results are ignored. The version is
+environment) that judged it before that moment, counting only the policies ACTIVE at that
+moment (a DRAFT or RETIRED policy judges nothing); DRY_RUN results are ignored. The version is
 NON_COMPLIANT when one of them is an ENFORCE failure not covered by an exception, COMPLIANT
-when it has results and none is, and NOT_EVALUATED when no policy has judged it yet. The
-compliance score is the share of COMPLIANT among the evaluated, not retired versions.
+when it has results and none is, and NOT_EVALUATED when no policy has judged it yet. That is a
+status per version, for the inventory; the compliance score is not computed here but by
+policies.compliance.compliance_score, the one function the dashboard and the API use too.
+
+A policy RETIRED at the end of the report's data is left out of every count (evaluations,
+failures, compliance): the report says how many of its evaluations it left out.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from django.contrib.auth import get_user_model
 
 from governance.choices import Decision
 from governance.models import Approval, StateTransition
-from policies.choices import Enforcement
+from policies.choices import Enforcement, PolicyStatus
+from policies.compliance import ComplianceScore, compliance_score
 from policies.models import Policy, PolicyEvaluation
 from registry.choices import RiskTier, VersionState
 from registry.models import ModelVersion, RegisteredModel
@@ -49,6 +55,7 @@ class ModelSnapshot:
 class Evaluation:
     id: int
     version_id: int
+    policy_pk: int
     policy: str
     environment: str
     enforcement: str
@@ -71,17 +78,6 @@ class VersionCompliance:
     failing: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     excepted: list[str] = field(default_factory=list)
-
-
-def score(statuses) -> float | None:
-    """Percent of COMPLIANT among evaluated versions (None when none was evaluated)."""
-    compliant = evaluated = 0
-    for status in statuses:
-        if status == NOT_EVALUATED:
-            continue
-        evaluated += 1
-        compliant += status == COMPLIANT
-    return round(100 * compliant / evaluated, 1) if evaluated else None
 
 
 class Portfolio:
@@ -137,6 +133,27 @@ class Portfolio:
 
         policy_names = dict(Policy.objects.values_list("pk", "policy_id"))
         self.policy_severity = dict(Policy.objects.values_list("policy_id", "severity"))
+        # Each policy's status over time, to count only what was ACTIVE at a moment and to
+        # leave out the policies RETIRED by the end of the data.
+        self._policy_status: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
+        rows = (
+            Policy.history.filter(history_date__lt=until)
+            .order_by("id", "history_date", "history_id")
+            .values_list("id", "history_date", "status")
+        )
+        for policy_pk, at, status in rows.iterator(chunk_size=5000):
+            self._policy_status[policy_pk].append((at, status))
+        # Policies without history rows: as they are now.
+        for policy_pk, created, status in Policy.objects.filter(created_at__lt=until).values_list(
+            "pk", "created_at", "status"
+        ):
+            if policy_pk not in self._policy_status:
+                self._policy_status[policy_pk].append((created, status))
+        self.retired_policies = {
+            pk
+            for pk in self._policy_status
+            if self.policy_status_at(pk, until) == PolicyStatus.RETIRED
+        }
         rows = (
             PolicyEvaluation.objects.filter(evaluated_at__lt=until)
             .exclude(enforcement=Enforcement.DRY_RUN)
@@ -152,10 +169,11 @@ class Portfolio:
                 "evaluated_at",
             )
         )
-        self.evaluations = [
+        evaluations = [
             Evaluation(
                 id=r[0],
                 version_id=r[1],
+                policy_pk=r[2],
                 policy=policy_names.get(r[2], str(r[2])),
                 environment=r[3],
                 enforcement=r[4],
@@ -165,6 +183,13 @@ class Portfolio:
             )
             for r in rows.iterator(chunk_size=5000)
         ]
+        self.evaluations = [e for e in evaluations if e.policy_pk not in self.retired_policies]
+        left_out = [e for e in evaluations if e.policy_pk in self.retired_policies]
+        # What was left out, so the report can say so rather than silently drop it.
+        self.retired_left_out = {
+            "policies": sorted({e.policy for e in left_out}),
+            "evaluations": len(left_out),
+        }
         self._evaluation_times = [e.at for e in self.evaluations]
         self._usernames: dict[int, str] = {}
 
@@ -256,6 +281,15 @@ class Portfolio:
 
     # ---- policy compliance --------------------------------------------------------------
 
+    def policy_status_at(self, policy_pk: int, moment: datetime) -> str | None:
+        """The policy's status just before `moment` (None: it did not exist yet)."""
+        status = None
+        for at, value in self._policy_status.get(policy_pk, ()):
+            if at >= moment:
+                break
+            status = value
+        return status
+
     def latest_evaluations_at(self, moment: datetime) -> dict[tuple, Evaluation]:
         latest: dict[tuple, Evaluation] = {}
         for evaluation in self.evaluations[: bisect_left(self._evaluation_times, moment)]:
@@ -270,9 +304,16 @@ class Portfolio:
             for vid, (_m, _l, state) in versions.items()
             if state != VersionState.RETIRED
         }
+        # A policy DRAFT or RETIRED at `moment` judges nothing then. One with no record before
+        # `moment` (its history starts later) did judge: its evaluations say so.
+        inactive = {
+            pk
+            for pk in self._policy_status
+            if self.policy_status_at(pk, moment) not in (None, PolicyStatus.ACTIVE)
+        }
         for (version_id, policy, _env), evaluation in self.latest_evaluations_at(moment).items():
             entry = result.get(version_id)
-            if entry is None:
+            if entry is None or evaluation.policy_pk in inactive:
                 continue
             if entry.status == NOT_EVALUATED:
                 entry.status = COMPLIANT
@@ -286,27 +327,29 @@ class Portfolio:
                 entry.excepted.append(policy)
         return result
 
-    def snapshot(self, moment: datetime) -> dict:
-        """Tier counts, version states and compliance at `moment` (for trends)."""
+    def snapshot(self, moment: datetime, *, live: bool = False) -> dict:
+        """Tier counts, version states, compliance and the compliance score at `moment` (for
+        trends). `live`: `moment` is now (a report of the period still running), so the score
+        is the one the dashboard shows at this moment; otherwise it is computed as of
+        `moment`."""
         models = self.models_at(moment)
         versions = self.versions_at(moment)
         compliance = self.compliance_at(moment, versions)
         tiers = dict.fromkeys(TIERS, 0)
         for model in models.values():
             tiers[model.tier] = tiers.get(model.tier, 0) + 1
-        by_tier = defaultdict(list)
-        for version_id, entry in compliance.items():
-            model = models.get(versions[version_id][0])
-            if model is not None:
-                by_tier[model.tier].append(entry.status)
+        figures: ComplianceScore = compliance_score(at=None if live else moment)
         return {
             "moment": moment,
             "models": models,
             "versions": versions,
             "compliance": compliance,
             "tiers": tiers,
-            "score": score(e.status for e in compliance.values()),
-            "score_by_tier": {tier: score(by_tier[tier]) for tier in TIERS},
+            "compliance_score": figures,
+            "score": figures.score,
+            "pairs": figures.pairs,
+            "complying_pairs": figures.complying,
+            "score_by_tier": {tier: figures.tier_score(tier) for tier in TIERS},
             "evaluated": sum(e.status != NOT_EVALUATED for e in compliance.values()),
             "non_compliant": sum(e.status == NON_COMPLIANT for e in compliance.values()),
         }

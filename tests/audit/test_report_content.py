@@ -124,8 +124,11 @@ def test_monthly_report_states_the_data_of_the_month(users, portfolio):
     assert re.search(r"Page 3 of \d+", text)  # page numbers in the footer
     for name in ("alpha-credit", "beta-churn", "gamma-router", "delta-draft", "epsilon-pricing"):
         assert name in text
-    # 4 evaluated versions, 3 compliant: 75.0%; delta-draft never evaluated.
-    assert "75.0%" in text
+    # The score is the dashboard's: alpha-credit, the only deployed version, and its three
+    # in-scope policies, none violated. The versions' statuses: 4 evaluated, 3 compliant;
+    # delta-draft never evaluated.
+    assert "100.0% policy compliance score" in text
+    assert "3 of 3 (deployed version, policy) pairs comply" in text
     assert "3 compliant" in text and "1 non-compliant" in text and "1 not yet evaluated" in text
     assert "5 models" in text and "5 versions" in text
     # The failures of the month, by policy, computed from the evaluations themselves.
@@ -216,7 +219,9 @@ def test_a_past_month_shows_that_month_not_today(users, portfolio):
     for name in ("alpha-credit", "beta-churn", "gamma-router", "delta-draft"):
         assert name not in text
     assert "0 HIGH, 1 MEDIUM, 0 LOW" in text
-    assert "0.0%" in text  # its only evaluated version fails an enforced policy
+    # Its only evaluated version fails an enforced policy but was never deployed: the score
+    # (deployed pairs only) has nothing to count, as the dashboard would have said then.
+    assert "0 of 0 (deployed version, policy) pairs comply" in text
     assert "1 version fails security-scan-required" in text
     assert report.parameters["periodInProgress"] is False
 
