@@ -3,12 +3,13 @@ import json
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from audit.exports import streaming_export
-from audit.models import AuditEvent
+from audit.filtersets import nul_parameter
+from audit.models import AuditCheckpoint, AuditEvent
 from audit.selectors import export_audit_events
 from governance.admin_readonly import ReadOnlyAdminMixin
 
@@ -28,6 +29,15 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     exclude = ("details",)
 
+    def changelist_view(self, request, extra_context=None):
+        # The search box and filters reach PostgreSQL, which refuses NUL in a string: a 400.
+        bad = nul_parameter(request.GET)
+        if bad is not None:
+            return HttpResponseBadRequest(
+                f"invalid filter: {bad}: a NUL character is not allowed", content_type="text/plain"
+            )
+        return super().changelist_view(request, extra_context)
+
     @admin.display(description="details")
     def details_pretty(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.details, indent=2, sort_keys=True))
@@ -44,6 +54,11 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         """Export exactly the changelist's filtered set (same filters, same search)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
+        bad = nul_parameter(request.GET)
+        if bad is not None:
+            return HttpResponseBadRequest(
+                f"invalid filter: {bad}: a NUL character is not allowed", content_type="text/plain"
+            )
         try:
             queryset = self.get_changelist_instance(request).get_queryset(request)
         except IncorrectLookupParameters:
@@ -52,6 +67,35 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         filters = {key: value for key, value in request.GET.items() if value}
         queryset = export_audit_events(queryset, actor=request.user, fmt=fmt, filters=filters)
         return streaming_export(queryset, fmt)
+
+
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Signed checkpoints of the chain, read-only (the database refuses changes too)."""
+
+    list_display = ("number", "seq", "signed_at", "trigger", "short_hash", "short_key")
+    list_filter = ("trigger", ("signed_at", admin.DateFieldListFilter))
+    search_fields = ("=seq", "=number", "head_hash")
+    ordering = ("-number",)
+    readonly_fields = (
+        "number",
+        "seq",
+        "head_hash",
+        "signed_at",
+        "key_id",
+        "trigger",
+        "prev_signature",
+        "signature",
+    )
+    fields = readonly_fields
+
+    @admin.display(description="head hash")
+    def short_hash(self, obj):
+        return format_html('<span title="{}">{}…</span>', obj.head_hash, obj.head_hash[:16])
+
+    @admin.display(description="key id")
+    def short_key(self, obj):
+        return format_html('<span title="{}">{}…</span>', obj.key_id, obj.key_id[:16])
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,4 +6,7 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit trail"
 
     def ready(self) -> None:
-        from audit import signals  # noqa: F401  (login, logout and failed-login events)
+        from audit import (  # noqa: F401
+            checks,  # the signing key's system check
+            signals,  # login, logout and failed-login events
+        )

@@ -10,6 +10,7 @@ class EventType(models.TextChoices):
     POLICY_EVALUATION = "POLICY_EVALUATION", "Policy evaluation"
     EVALUATION_RUN = "EVALUATION_RUN", "Evaluation run"
     POLICY_EXCEPTION = "POLICY_EXCEPTION", "Policy exception"
+    POLICY_VIOLATION = "POLICY_VIOLATION", "Policy violation"
     REPORT = "REPORT", "Report"
     USER_ADMIN = "USER_ADMIN", "User administration"
     AUDIT_ACCESS = "AUDIT_ACCESS", "Audit trail access"
@@ -32,3 +33,5 @@ class AuditAction(models.TextChoices):
     UPDATE_ARTIFACT = "UPDATE_ARTIFACT"
     EXPORT_AUDIT = "EXPORT_AUDIT"
     VERIFY_AUDIT = "VERIFY_AUDIT"
+    VIOLATION_OPENED = "VIOLATION_OPENED"
+    VIOLATION_RESOLVED = "VIOLATION_RESOLVED"

@@ -25,23 +25,43 @@ class AppendOnlyError(RuntimeError):
     pass
 
 
-class AuditEventQuerySet(models.QuerySet):
+class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        raise AppendOnlyError("audit events are append-only")
+        raise AppendOnlyError("the audit trail is append-only")
 
     def delete(self):
-        raise AppendOnlyError("audit events are append-only")
+        raise AppendOnlyError("the audit trail is append-only")
 
     def bulk_create(self, objs, *args, update_conflicts=False, **kwargs):
         if update_conflicts or kwargs.get("update_fields"):
-            raise AppendOnlyError("audit events are append-only")
+            raise AppendOnlyError("the audit trail is append-only")
         return super().bulk_create(objs, *args, **kwargs)
 
+
+class AuditEventQuerySet(AppendOnlyQuerySet):
     def for_model(self, model_id: int):
         return self.filter(model_id=model_id)
 
 
-class AuditEvent(models.Model):
+class AppendOnlyModel(models.Model):
+    """Refusing, not hiding: a row can be inserted once and never rewritten or deleted."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("the audit trail is append-only")
+        # Always an INSERT: a reused id must fail, never turn into an UPDATE.
+        kwargs["force_insert"] = True
+        kwargs.pop("force_update", None)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("the audit trail is append-only")
+
+
+class AuditEvent(AppendOnlyModel):
     seq = models.BigIntegerField(unique=True, editable=False)
     timestamp = models.DateTimeField(db_index=True, editable=False)
     event_type = models.CharField(max_length=40, choices=EventType.choices, db_index=True)
@@ -64,18 +84,6 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.event_type}/{self.action} by {self.user_id}"
-
-    def save(self, *args, **kwargs):
-        # Refusing, not hiding: an event can be inserted once and never rewritten.
-        if not self._state.adding:
-            raise AppendOnlyError("audit events are append-only")
-        # Always an INSERT: a reused id must fail, never turn into an UPDATE.
-        kwargs["force_insert"] = True
-        kwargs.pop("force_update", None)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("audit events are append-only")
 
     def content(self) -> dict:
         return event_content(
@@ -101,6 +109,42 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"head #{self.seq}"
+
+
+class CheckpointTrigger(models.TextChoices):
+    SCHEDULE = "SCHEDULE", "Schedule"
+    REPORT = "REPORT", "Report"
+    EVIDENCE_BUNDLE = "EVIDENCE_BUNDLE", "Evidence bundle"
+    MANUAL = "MANUAL", "Command line"
+
+
+class AuditCheckpoint(AppendOnlyModel):
+    """A signed statement "event #seq of the chain has hash head_hash", made by the registry.
+
+    The hash chain alone is plain SHA-256: whoever can write the table can rewrite an event and
+    recompute every later hash. The signature is made with an Ed25519 key kept outside the
+    database (settings.AUDIT_SIGNING_KEY_FILE), so a rewritten history no longer matches the
+    checkpoints signed before the rewrite. Each checkpoint also signs the previous checkpoint's
+    signature, so checkpoints form a chain of their own (removing or reordering one breaks it).
+    See audit/checkpoints.py.
+    """
+
+    number = models.PositiveBigIntegerField(unique=True, editable=False)
+    seq = models.BigIntegerField(db_index=True, editable=False)
+    head_hash = models.CharField(max_length=64, editable=False)
+    signed_at = models.DateTimeField(editable=False)
+    key_id = models.CharField(max_length=64, editable=False)
+    trigger = models.CharField(max_length=20, choices=CheckpointTrigger.choices, editable=False)
+    prev_signature = models.CharField(max_length=100, blank=True, editable=False)
+    signature = models.CharField(max_length=100, unique=True, editable=False)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.number}: event #{self.seq}"
 
 
 def canonical_timestamp(value: datetime) -> str:

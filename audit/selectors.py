@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from audit.choices import AuditAction, EventType
-from audit.models import AuditEvent
+from audit.models import AuditCheckpoint, AuditEvent
 from audit.services import ChainVerdict, chain_head, record_event, verify_chain
 from governance.access import authorize
 from governance.actions import domain_action
@@ -28,7 +28,17 @@ def verify_audit_chain(*, actor) -> ChainVerdict:
                 EventType.AUDIT_ACCESS,
                 AuditAction.VERIFY_AUDIT,
                 user=actor,
-                details={"valid": verdict.valid, "count": verdict.count, "reason": verdict.reason},
+                details={
+                    "valid": verdict.valid,
+                    "count": verdict.count,
+                    "reason": verdict.reason,
+                    "checkpoints": verdict.checkpoints,
+                }
+                | (
+                    {"brokenCheckpoint": verdict.broken_checkpoint.number}
+                    if verdict.broken_checkpoint
+                    else {}
+                ),
             )
     except IntegrityError:
         # A forged event already holds the next sequence number: the verdict (invalid) is
@@ -36,6 +46,12 @@ def verify_audit_chain(*, actor) -> ChainVerdict:
         if verdict.valid:
             raise
     return verdict
+
+
+@domain_action(Action.VIEW_AUDIT)
+def audit_checkpoints(*, actor):
+    authorize(actor, Action.VIEW_AUDIT)
+    return AuditCheckpoint.objects.all()
 
 
 @domain_action(Action.EXPORT_AUDIT)

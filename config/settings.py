@@ -302,6 +302,12 @@ GUARDIAN_RAISE_403 = False
 
 # Audit: trust X-Forwarded-For only behind a proxy we were told about.
 AUDIT_TRUSTED_PROXY_COUNT = envint("AUDIT_TRUSTED_PROXY_COUNT", 0)
+# The Ed25519 private key (PEM PKCS8, mode 0600) that signs the audit chain's checkpoints. It
+# lives outside the database on purpose: whoever can rewrite the audit tables must not also
+# hold the key. `make run` creates it if missing (manage.py audit_signing_key).
+AUDIT_SIGNING_KEY_FILE = Path(
+    env("AUDIT_SIGNING_KEY_FILE", str(BASE_DIR / "var" / "audit-signing-key.pem"))
+)
 
 LOGGING = {
     "version": 1,

@@ -14,6 +14,9 @@ def _fast_and_isolated(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    from tests.audit.keys import write_test_signing_key  # each test its own audit signing key
+
+    settings.AUDIT_SIGNING_KEY_FILE = write_test_signing_key(tmp_path)
     # API throttling stays on, with rates the suite's thousands of requests never reach, and
     # a fresh cache so no count carries over (tests/governance/test_throttling.py sets small
     # rates). django-axes stays on too: its failure counts are rows, rolled back per test.

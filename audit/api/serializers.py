@@ -33,9 +33,44 @@ class AuditEventOutput(serializers.ModelSerializer):
         ]
 
 
+class CheckpointOutput(serializers.Serializer):
+    format = serializers.CharField()
+    algorithm = serializers.CharField()
+    number = serializers.IntegerField()
+    seq = serializers.IntegerField(help_text="the event whose hash is signed")
+    headHash = serializers.CharField()
+    signedAt = serializers.DateTimeField()
+    keyId = serializers.CharField(help_text="SHA-256 of the raw Ed25519 public key, hex")
+    trigger = serializers.CharField()
+    prevSignature = serializers.CharField(help_text="the previous checkpoint's signature")
+    signature = serializers.CharField(help_text="base64 Ed25519 signature")
+
+
+class BrokenCheckpointOutput(serializers.Serializer):
+    number = serializers.IntegerField()
+    seq = serializers.IntegerField()
+    signedAt = serializers.DateTimeField()
+
+
+class CheckpointListOutput(serializers.Serializer):
+    algorithm = serializers.CharField()
+    keyId = serializers.CharField()
+    publicKey = serializers.CharField(help_text="PEM SubjectPublicKeyInfo")
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = CheckpointOutput(many=True)
+
+
 class ChainVerdictOutput(serializers.Serializer):
     valid = serializers.BooleanField()
     count = serializers.IntegerField()
     firstInvalid = serializers.IntegerField(required=False, help_text="id of the first bad event")
     reason = serializers.CharField(required=False)
     headHash = serializers.CharField(required=False)
+    headSeq = serializers.IntegerField(help_text="the head verified up to")
+    checkpoints = serializers.IntegerField(help_text="signed checkpoints checked")
+    latestCheckpoint = CheckpointOutput(allow_null=True)
+    brokenCheckpoint = BrokenCheckpointOutput(
+        required=False, help_text="the checkpoint the chain no longer matches"
+    )

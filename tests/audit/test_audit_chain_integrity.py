@@ -115,12 +115,19 @@ def test_verify_an_untouched_chain_everywhere(chain, auditor_api, capsys):
 
     response = auditor_api.get("/api/v1/audit-events/verify/")
     assert response.status_code == 200
-    assert response.json() == {"valid": True, "count": CHAIN_LENGTH, "headHash": chain[-1].hash}
+    assert response.json() == {
+        "valid": True,
+        "count": CHAIN_LENGTH,
+        "headHash": chain[-1].hash,
+        "headSeq": CHAIN_LENGTH,
+        "checkpoints": 0,
+        "latestCheckpoint": None,
+    }
     # Verifying is itself audited, and keeps the chain valid.
     event = AuditEvent.objects.order_by("-seq").first()
     assert (event.event_type, event.action) == (EventType.AUDIT_ACCESS, AuditAction.VERIFY_AUDIT)
     assert event.user_id == "auditor"
-    assert event.details == {"valid": True, "count": CHAIN_LENGTH, "reason": ""}
+    assert event.details == {"valid": True, "count": CHAIN_LENGTH, "reason": "", "checkpoints": 0}
     assert auditor_api.get("/api/v1/audit-events/verify/").json()["count"] == CHAIN_LENGTH + 1
 
 
@@ -426,9 +433,52 @@ def test_postgres_refuses_an_orm_save_over_an_existing_event(chain):
     assert AuditEvent.objects.get(pk=chain[2].pk).user_id == "ann"
 
 
+TRUNCATE_GUARDED = ["audit_auditevent", "audit_auditchainhead", "audit_auditcheckpoint"]
+
+
 @pytest.mark.postgres
-def test_postgres_truncate_is_allowed_but_verification_notices(chain):
-    sql("TRUNCATE audit_auditevent")
-    verdict = verify_chain()
-    assert (verdict.valid, verdict.count, verdict.first_invalid) == (False, 0, None)
-    assert "chain head names event #5 but the last event is #0" in verdict.reason
+def test_the_truncate_triggers_are_installed_and_enabled(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, t.tgenabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname = c.relname || '_no_truncate' ORDER BY c.relname"
+        )
+        assert cursor.fetchall() == [(table, "O") for table in sorted(TRUNCATE_GUARDED)]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "TRUNCATE audit_auditevent",
+        "TRUNCATE TABLE audit_auditevent RESTART IDENTITY CASCADE",
+        "TRUNCATE audit_auditchainhead",
+        "TRUNCATE audit_auditcheckpoint",
+        "TRUNCATE audit_report, audit_auditevent",
+    ],
+)
+def test_postgres_refuses_truncate_of_the_audit_tables(chain, statement):
+    with pytest.raises(DatabaseError) as excinfo, transaction.atomic():
+        sql(statement)
+    message = str(excinfo.value)
+    assert "append-only" in message
+    assert "TRUNCATE refused" in message
+    assert AuditEvent.objects.count() == CHAIN_LENGTH
+    assert chain_head() == (CHAIN_LENGTH, chain[-1].hash)
+    assert verify_chain().valid
+
+
+@pytest.mark.postgres
+def test_flush_still_empties_the_database_and_leaves_the_triggers_on(chain):
+    """`manage.py flush` (the test runner's reset between transactional tests) is the owner's
+    deliberate wipe: it switches the TRUNCATE triggers off for its own statement only."""
+    call_command("flush", interactive=False, verbosity=0)
+    assert AuditEvent.objects.count() == 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname = c.relname || '_no_truncate' AND t.tgenabled = 'O'"
+        )
+        assert cursor.fetchone() == (len(TRUNCATE_GUARDED),)
+    with pytest.raises(DatabaseError, match="TRUNCATE refused"), transaction.atomic():
+        sql("TRUNCATE audit_auditevent")
