@@ -389,6 +389,53 @@ def revoke_exception(exception: PolicyException, *, actor, comments: str = "") -
     return exception
 
 
+POLICY_RETIRED = "policy retired"
+
+
+def end_for_retired_policy(policy: Policy, *, actor=None) -> list[int]:
+    """The policy was just RETIRED: nothing is left to except, so each of its REQUESTED and
+    ACTIVE exceptions ends REVOKED with the reason "policy retired" (ended by whoever retired
+    the policy; empty for the system), each with its POLICY_EXCEPTION / REVOKE audit event, and
+    the people concerned are told. Runs inside the retirement's transaction (policies.services)
+    and under its authority: retiring the policy is what ends them. Returns the ids ended."""
+    now = timezone.now()
+    ended: list[PolicyException] = []
+    open_ones = (
+        PolicyException.objects.select_related("policy", "version__model__owner", "requested_by")
+        .select_for_update(of=("self",))
+        .filter(policy=policy, status__in=OPEN_STATUSES)
+        .order_by("id")
+    )
+    for exception in open_ones:
+        was = exception.status
+        exception.status = ExceptionStatus.REVOKED
+        exception.ended_at = now
+        exception.ended_by = actor
+        exception.end_comments = POLICY_RETIRED
+        exception.save(update_fields=["status", "ended_at", "ended_by", "end_comments"])
+        _audit(
+            "REVOKE",
+            exception,
+            actor,
+            previousStatus=was,
+            reason=POLICY_RETIRED,
+            comments=POLICY_RETIRED,
+        )
+        ended.append(exception)
+    notify_many(
+        Alert(
+            _concerned(exception),
+            NotificationKind.EXCEPTION_DECIDED,
+            f"{_label(exception)} ended: the policy was retired",
+            version=exception.version,
+            url=exception_url(exception),
+            details={"exception": exception.pk, "policyId": policy.policy_id},
+        )
+        for exception in ended
+    )
+    return [e.pk for e in ended]
+
+
 def available_actions(exception: PolicyException, user) -> list[str]:
     """The decisions `user` could make on the exception now (for showing buttons)."""
     actions = []

@@ -7,7 +7,7 @@ from django.utils import timezone
 from governance.access import authorize
 from governance.actions import domain_action
 from governance.choices import Action
-from policies.choices import EvaluationTrigger
+from policies.choices import EvaluationTrigger, PolicyStatus
 from policies.models import Policy, PolicyEvaluation, PolicyException, Violation
 from registry.models import ModelVersion
 
@@ -19,10 +19,14 @@ def readable_policies(*, actor):
 
 
 def latest_evaluations(version: ModelVersion) -> list[PolicyEvaluation]:
-    """The latest evaluation of every policy (per environment) on the version."""
+    """The latest evaluation of every policy (per environment) on the version. A RETIRED
+    policy judges nothing any more, so its last result is not a current one and is left out;
+    every result stays on record (the evidence bundle's evaluations.json, the admin)."""
     seen, latest = set(), []
-    for evaluation in version.policy_evaluations.select_related("policy").order_by(
-        "-evaluated_at", "-id"
+    for evaluation in (
+        version.policy_evaluations.exclude(policy__status=PolicyStatus.RETIRED)
+        .select_related("policy")
+        .order_by("-evaluated_at", "-id")
     ):
         key = (evaluation.policy_id, evaluation.environment)
         if key not in seen:

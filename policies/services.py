@@ -3,6 +3,8 @@
 The API, pages and admin go through the authorised functions (Security Architects only).
 `load_documents` is the operator's path from the shell (`manage.py load_policies`), like
 `create_user`: whoever runs it already controls the server; it is audited as the system.
+Every change of an existing policy, from any of them, goes through `_replace`, so retiring a
+policy has the same consequences whichever way it is done (`_status_changed`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from audit.choices import EventType
 from audit.services import record_event
 from governance.access import authorize
 from governance.actions import domain_action
-from governance.choices import Action
+from governance.choices import Action, MonitoringTrigger
 from governance.errors import Invalid
+from policies import monitoring
+from policies.choices import PolicyStatus
 from policies.documents import to_document, to_fields
+from policies.exceptions import end_for_retired_policy
 from policies.models import Policy
 from policies.monitoring import policy_changed
 
@@ -56,8 +61,21 @@ def _replace(policy: Policy, document: dict, actor) -> Policy:
             setattr(policy, name, value)
         policy.save()
         _record("UPDATE_POLICY", policy, actor, changes)
+        if "status" in changes:
+            _status_changed(policy, changes["status"]["from"], actor)
         policy_changed(policy)
     return policy
+
+
+def _status_changed(policy: Policy, was: str, actor) -> None:
+    """What leaving ACTIVE means, in the same transaction as the change (so no reader sees a
+    retired policy still excepted or still violated): a policy no longer ACTIVE judges nothing,
+    so its open violations are resolved at once (the monitoring sweep of that one policy does
+    only that, whatever the fleet's size); a RETIRED one also ends its open exceptions."""
+    if was == PolicyStatus.ACTIVE and policy.status != PolicyStatus.ACTIVE:
+        monitoring.sweep(policy=policy, trigger=MonitoringTrigger.POLICY_CHANGE)
+    if policy.status == PolicyStatus.RETIRED:
+        end_for_retired_policy(policy, actor=actor)
 
 
 @domain_action(Action.WRITE_POLICY)
