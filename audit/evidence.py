@@ -1,15 +1,19 @@
 """A version's evidence bundle: one zip a regulator can take away and check.
 
 The zip holds `manifest.json` (the SHA-256 of every other file, who exported it and when, and
-the audit chain's head at that moment), a PDF summary, the documentation, the review decisions,
-the state transitions, the risk tier changes of the model, the evaluation runs, the policy
-evidence (each evaluation with the exact policy revision that judged it) and the audit trail
-excerpt as JSON lines, each event with its place in the hash chain.
+the audit chain's head at that moment), `audit-checkpoint.json` (a checkpoint of that head
+signed at that moment with the registry's Ed25519 key, and the public key), a PDF summary, the
+documentation, the review decisions, the state transitions, the risk tier changes of the model,
+the evaluation runs, the policy evidence (each evaluation with the exact policy revision that
+judged it) and the audit trail excerpt as JSON lines, each event with its place in the hash
+chain.
 
 The export itself is an audit event (AUDIT_ACCESS / EXPORT_EVIDENCE) written after the bundle
 is built; it names the SHA-256 of the manifest and of the zip file itself, so the chain vouches
 for every byte of the bundle (the manifest alone vouches for every file in it).
-`verify_evidence_bundle` (audit/evidence_verify.py) checks a bundle file.
+`verify_evidence_bundle` (audit/evidence_verify.py) checks a bundle file, offline too: the
+checkpoint's signature (against the registry's public key given with --public-key) vouches for
+the head the excerpt ends at, without trusting the database it came from.
 """
 
 from __future__ import annotations
@@ -30,10 +34,16 @@ from django.utils.text import slugify
 
 from audit.choices import EventType
 from audit.exports import event_document
-from audit.models import AuditEvent, canonical_timestamp
+from audit.models import AuditCheckpoint, AuditEvent, CheckpointTrigger, canonical_timestamp
 from audit.optional import optional_model, plain_value, row_document
 from audit.reports.pdf import generator_version, render_pdf
-from audit.services import actor_name, chain_head, record_event
+from audit.services import (
+    ChainBroken,
+    actor_name,
+    checkpoint_bundle,
+    make_checkpoint,
+    record_event,
+)
 from governance.access import authorize
 from governance.actions import domain_action
 from governance.choices import Action, Decision
@@ -44,10 +54,11 @@ from policies.selectors import latest_evaluations
 from registry.models import ModelVersion
 
 EXPORT_ACTION = "EXPORT_EVIDENCE"
-BUNDLE_FORMAT = "model-registry-evidence-bundle/1"
+BUNDLE_FORMAT = "model-registry-evidence-bundle/2"  # 2: with audit-checkpoint.json
 MANIFEST = "manifest.json"
 SUMMARY = "summary.pdf"
 AUDIT_EXCERPT = "audit-trail.jsonl"
+CHECKPOINT_FILE = "audit-checkpoint.json"
 POLICY_EVALUATIONS = "policy-evidence/evaluations.json"
 POLICY_DIR = "policy-evidence/policies/"
 EXCERPT_CHUNK = 2000
@@ -57,6 +68,8 @@ Exported by {exported_by} at {exported_at} from the model registry.
 
 manifest.json           SHA-256 of every other file; who exported the bundle and when; the
                         audit chain's head (sequence number and hash) at that moment.
+audit-checkpoint.json   That head, signed by the registry (Ed25519) when the bundle was made,
+                        with the public key; the excerpt's last events lead up to it.
 summary.pdf             A readable summary of everything below.
 version.json            The version, its model and its artifacts (with their SHA-256 and scans).
 documentation.*         The version's documentation exactly as stored (.md text or .json card).
@@ -77,7 +90,10 @@ audit-trail.jsonl       The audit events of the version (and the model's own eve
 
 To check the bundle: python manage.py verify_evidence_bundle THIS_FILE.zip
 (with the registry's database at hand it also checks the excerpt against the stored chain and
-that this export was recorded; --offline checks the files and the excerpt's own hashes only).
+that this export was recorded; --offline checks the files, the excerpt's own hashes and the
+checkpoint's signature only). Give --public-key FILE, the registry's public key as you received
+it from the registry (`manage.py audit_signing_key` prints it), to check that the checkpoint
+was signed by the registry and not by whoever handed you the bundle.
 """
 
 
@@ -412,9 +428,24 @@ def authorize_export(version: ModelVersion, *, actor) -> None:
     authorize(actor, Action.EXPORT_EVIDENCE, model=version.model, version_id=version.pk)
 
 
-def build_files(version: ModelVersion, *, exported_by: str, exported_at: datetime, head):
-    """The bundle's files (path -> bytes), without the manifest; and the summary's context."""
-    head_seq, head_hash = head
+@domain_action(Action.EXPORT_EVIDENCE)
+def sign_head_for_export(version: ModelVersion, *, actor) -> AuditCheckpoint:
+    """A checkpoint of the head, made now for this bundle. A chain that no longer verifies is
+    not signed: the export is refused (409, audited) rather than handed out unvouched."""
+    try:
+        return make_checkpoint(CheckpointTrigger.EVIDENCE_BUNDLE)
+    except ChainBroken as error:
+        raise error.about(
+            action=EXPORT_ACTION, model_id=version.model_id, version_id=version.pk
+        ) from None
+
+
+def build_files(
+    version: ModelVersion, *, exported_by: str, exported_at: datetime, checkpoint: AuditCheckpoint
+):
+    """The bundle's files (path -> bytes), without the manifest and the summary; and the
+    summary's context. The excerpt ends at the head `checkpoint` signs."""
+    head_seq, head_hash = checkpoint.seq, checkpoint.head_hash
     artifacts = list(version.artifacts.order_by("created_at", "id"))
     approvals = list(version.approvals.select_related("user").order_by("created_at", "id"))
     transitions = list(version.transitions.select_related("user").order_by("timestamp", "id"))
@@ -466,6 +497,7 @@ def build_files(version: ModelVersion, *, exported_by: str, exported_at: datetim
     )
     files.update(sorted(policy_files.items()))
     files[AUDIT_EXCERPT] = excerpt
+    files[CHECKPOINT_FILE] = _json_bytes(checkpoint_bundle(checkpoint))
 
     latest = latest_evaluations(version)
     context = {
@@ -511,10 +543,17 @@ def build_files(version: ModelVersion, *, exported_by: str, exported_at: datetim
                 ("Exported by", exported_by),
                 ("Exported at", exported_at.strftime("%Y-%m-%d %H:%M:%S UTC")),
                 ("Audit chain head at export", f"event #{head_seq}, {head_hash}"),
+                (
+                    "Signed checkpoint",
+                    f"#{checkpoint.number} of event #{checkpoint.seq}, signed "
+                    f"{checkpoint.signed_at:%Y-%m-%d %H:%M:%S} UTC with the Ed25519 key "
+                    f"{checkpoint.key_id} ({CHECKPOINT_FILE})",
+                ),
                 ("Generator", generator_version()),
             ],
             "note": "Every file of the bundle is listed with its SHA-256 in manifest.json. "
-            "The export is recorded in the registry's audit trail with the manifest's SHA-256.",
+            "The export is recorded in the registry's audit trail with the manifest's SHA-256; "
+            "the audit chain's head is signed by the registry in audit-checkpoint.json.",
             "toc": [],
         },
     }
@@ -541,9 +580,10 @@ def export_evidence_bundle(version: ModelVersion, *, actor) -> EvidenceBundle:
     ).get(pk=version.pk)
     exported_by = actor_name(actor)
     exported_at = timezone.now()
-    head = chain_head()
+    checkpoint = sign_head_for_export(version, actor=actor)
+    head = (checkpoint.seq, checkpoint.head_hash)
     files, context = build_files(
-        version, exported_by=exported_by, exported_at=exported_at, head=head
+        version, exported_by=exported_by, exported_at=exported_at, checkpoint=checkpoint
     )
     files[SUMMARY] = render_pdf("reports/evidence_summary.html", context).content
     manifest = {
@@ -554,6 +594,12 @@ def export_evidence_bundle(version: ModelVersion, *, actor) -> EvidenceBundle:
         "exportedAt": _iso(exported_at),
         "auditChainHead": head[1],
         "auditChainHeadSeq": head[0],
+        "auditCheckpoint": {
+            "file": CHECKPOINT_FILE,
+            "number": checkpoint.number,
+            "seq": checkpoint.seq,
+            "keyId": checkpoint.key_id,
+        },
         "model": {
             "id": version.model_id,
             "name": version.model.name,
@@ -577,6 +623,7 @@ def export_evidence_bundle(version: ModelVersion, *, actor) -> EvidenceBundle:
             "bundleBytes": len(content),
             "files": len(manifest["files"]),
             "auditChainHeadSeq": head[0],
+            "auditCheckpoint": checkpoint.number,
             "auditEvents": context["counts"]["audit_events"],
         },
     )

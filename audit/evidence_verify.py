@@ -2,7 +2,12 @@
 
 Offline (the file alone): every file in the zip against manifest.json (a changed byte, a
 missing or an extra file fails, naming the file), the zip's own structure (entries as the
-registry writes them), and each audit excerpt event against its own hash and its predecessor.
+registry writes them), each audit excerpt event against its own hash and its predecessor, and
+the signed checkpoint (audit-checkpoint.json): its Ed25519 signature, with the public key given
+as trusted (--public-key) or else the one the bundle carries (then only self-consistency is
+shown: anyone can sign with a key of their own), the manifest's head against it, and the
+excerpt against it (no event past the signed head; the event at the signed seq, when the
+excerpt holds it, has exactly the signed hash).
 
 With the registry's database at hand, also: each excerpt event against the stored chain (seq,
 hash, prevHash), the manifest's auditChainHead against the chain, the excerpt's completeness,
@@ -18,10 +23,26 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import DatabaseError
 
-from audit.evidence import AUDIT_EXCERPT, EXPORT_ACTION, MANIFEST, excerpt_queryset, sha256_hex
-from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent, chain_hash, event_content
+from audit import checkpoints, signing
+from audit.evidence import (
+    AUDIT_EXCERPT,
+    CHECKPOINT_FILE,
+    EXPORT_ACTION,
+    MANIFEST,
+    excerpt_queryset,
+    sha256_hex,
+)
+from audit.models import (
+    GENESIS_HASH,
+    AuditChainHead,
+    AuditCheckpoint,
+    AuditEvent,
+    chain_hash,
+    event_content,
+)
 
 HEX = set("0123456789abcdef")
 MAX_BUNDLE_BYTES = 2 * 1024**3
@@ -104,7 +125,7 @@ def _excerpt_events(data: bytes, verdict: BundleVerdict) -> list[dict]:
     except UnicodeDecodeError:
         verdict.problems.append(f"{AUDIT_EXCERPT}: not UTF-8 text")
         return events
-    previous_seq = 0
+    previous_seq, previous_hash = 0, None
     for number, line in enumerate(text.splitlines(), start=1):
         where = f"{AUDIT_EXCERPT} line {number}"
         try:
@@ -133,7 +154,13 @@ def _excerpt_events(data: bytes, verdict: BundleVerdict) -> list[dict]:
         if not isinstance(event["seq"], int) or event["seq"] <= previous_seq:
             verdict.problems.append(f"{where}: events out of order")
             continue
-        previous_seq = event["seq"]
+        if event["seq"] == previous_seq + 1 and event["prevHash"] != previous_hash:
+            # Two neighbours of the chain are both in the excerpt: they must link.
+            verdict.problems.append(
+                f"{where} (event #{event['seq']}): does not follow event #{previous_seq} "
+                "of the excerpt"
+            )
+        previous_seq, previous_hash = event["seq"], event["hash"]
         events.append(event)
     verdict.events_checked = len(events)
     return events
@@ -213,8 +240,92 @@ def _check_against_database(
         )
 
 
-def verify_bundle(source, *, use_database: bool = True) -> BundleVerdict:
-    """Check the bundle at `source` (a path or a binary file object)."""
+def _load_checkpoint(data: bytes, verdict: BundleVerdict) -> tuple[dict, Ed25519PublicKey] | None:
+    try:
+        carried = json.loads(data)
+        document = carried["checkpoint"]
+        carried_key = signing.load_public_pem(carried["publicKey"].encode())
+        if not isinstance(document, dict):
+            raise TypeError("checkpoint is not an object")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        verdict.problems.append(f"{CHECKPOINT_FILE}: not a signed checkpoint ({exc})")
+        return None
+    if carried.get("keyId") != signing.key_id(carried_key):
+        verdict.problems.append(f"{CHECKPOINT_FILE}: keyId is not the id of the key it carries")
+    return document, carried_key
+
+
+def _check_checkpoint(
+    members: dict[str, bytes],
+    manifest: dict,
+    events: list[dict],
+    verdict: BundleVerdict,
+    trusted_key: Ed25519PublicKey | None,
+) -> dict | None:
+    """The signed checkpoint: its signature, and the manifest and excerpt against it."""
+    if CHECKPOINT_FILE not in members:
+        if manifest.get("format") == "model-registry-evidence-bundle/1" and trusted_key is None:
+            verdict.notes.append("the bundle predates signed checkpoints: it carries none to check")
+        else:
+            verdict.problems.append(f"{CHECKPOINT_FILE} is missing: no signed checkpoint")
+        return None
+    loaded = _load_checkpoint(members[CHECKPOINT_FILE], verdict)
+    if loaded is None:
+        return None
+    document, carried_key = loaded
+    key = trusted_key or carried_key
+    problem = checkpoints.signature_problem(document, key)
+    if problem:
+        verdict.problems.append(f"{CHECKPOINT_FILE}: {problem}")
+        return None
+    seq, head_hash = document["seq"], document["headHash"]
+    where = f"checkpoint #{document['number']} (event #{seq}, signed {document['signedAt']})"
+    if trusted_key is None:
+        verdict.notes.append(
+            f"{where} verifies with the public key the bundle carries (key id "
+            f"{signing.key_id(carried_key)}); give --public-key to check that it is the "
+            "registry's key"
+        )
+    else:
+        verdict.notes.append(f"{where} is signed by the trusted key {signing.key_id(key)[:16]}…")
+    if (manifest.get("auditChainHeadSeq"), manifest.get("auditChainHead")) != (seq, head_hash):
+        verdict.problems.append(
+            f"manifest.json: the audit chain head it names is not the one {where} signs"
+        )
+    for event in events:
+        if event["seq"] > seq:
+            verdict.problems.append(
+                f"{AUDIT_EXCERPT}: event #{event['seq']} is past the head {where} signs"
+            )
+        elif event["seq"] == seq and event["hash"] != head_hash:
+            verdict.problems.append(
+                f"{AUDIT_EXCERPT}: event #{seq} does not have the hash {where} signs"
+            )
+    return document
+
+
+def _check_checkpoint_against_database(document: dict, verdict: BundleVerdict) -> None:
+    try:
+        registry_key = signing.public_key()
+    except signing.SigningKeyUnavailable as exc:
+        verdict.notes.append(f"the registry's signing key was not compared ({exc.detail})")
+    else:
+        problem = checkpoints.signature_problem(document, registry_key)
+        if problem:
+            verdict.problems.append(f"{CHECKPOINT_FILE}, against the registry's key: {problem}")
+    stored = AuditCheckpoint.objects.filter(number=document.get("number")).first()
+    if stored is None or checkpoints.document(stored)["signature"] != document.get("signature"):
+        verdict.problems.append(
+            f"{CHECKPOINT_FILE}: checkpoint #{document.get('number')} is not the registry's "
+            "stored checkpoint of that number"
+        )
+
+
+def verify_bundle(
+    source, *, use_database: bool = True, public_key: Ed25519PublicKey | None = None
+) -> BundleVerdict:
+    """Check the bundle at `source` (a path or a binary file object); `public_key` is the
+    registry's public key as the checker received it (trusted), if they have it."""
     verdict = BundleVerdict()
     try:
         raw = _read_bytes(source)
@@ -256,11 +367,15 @@ def verify_bundle(source, *, use_database: bool = True) -> BundleVerdict:
         if sha256_hex(members[name]) != listed[name]:
             verdict.problems.append(f"{name}: its SHA-256 does not match the manifest (changed)")
     events = _excerpt_events(members[AUDIT_EXCERPT], verdict) if AUDIT_EXCERPT in members else []
+    signed = _check_checkpoint(members, manifest, events, verdict, public_key)
     if use_database:
         _check_against_database(manifest, sha256_hex(raw_manifest), events, verdict)
+        if signed is not None and verdict.database_checked:
+            _check_checkpoint_against_database(signed, verdict)
     else:
         verdict.notes.append(
-            "offline: files checked against the manifest and the excerpt against its own "
-            "hashes; the chain, the export record and the zip's own digest were not checked"
+            "offline: files checked against the manifest, the excerpt against its own hashes "
+            "and the signed checkpoint; the stored chain, the export record and the zip's own "
+            "digest were not checked"
         )
     return verdict

@@ -20,12 +20,20 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from audit.choices import EventType
-from audit.models import Report, ReportKind, ReportStatus, ReportTrigger
+from audit.models import CheckpointTrigger, Report, ReportKind, ReportStatus, ReportTrigger
 from audit.reports import content
 from audit.reports.pdf import generator_version, render_pdf
 from audit.reports.periods import Period, PeriodError, last_complete_period, parse_period
 from audit.reports.portfolio import Portfolio
-from audit.services import chain_head, record_event, verify_chain
+from audit.services import (
+    ChainBroken,
+    chain_head,
+    checkpoint_bundle,
+    make_checkpoint,
+    record_event,
+    verify_chain,
+)
+from audit.signing import ALGORITHM
 from governance.access import authorize
 from governance.actions import domain_action
 from governance.choices import Action
@@ -212,10 +220,30 @@ def _claim(report_id: int) -> Report | None:
     return report
 
 
+def checkpoint_fact(checkpoint, refused: str) -> str:
+    """The cover's line on the signed checkpoint made for this report."""
+    if checkpoint is None:
+        return f"none: {refused}"
+    return (
+        f"#{checkpoint.number}: event #{checkpoint.seq}, {checkpoint.head_hash}, signed "
+        f"{checkpoint.signed_at:%Y-%m-%d %H:%M:%S} UTC with the {ALGORITHM} key "
+        f"{checkpoint.key_id} (key fingerprint, SHA-256 of the public key)"
+    )
+
+
 def build_context(report: Report, period: Period, now: datetime) -> dict:
     until = period.data_end(now)
-    head_seq, head_hash = chain_head()
+    # Sign the head first, then verify up to a head at least as new (the new checkpoint
+    # included): the cover names the head that was verified and the checkpoint that vouches
+    # for it. Without the signing key this raises, and the report fails naming the setting.
+    try:
+        checkpoint, refused = make_checkpoint(CheckpointTrigger.REPORT), ""
+    except ChainBroken as exc:
+        checkpoint, refused = None, exc.detail
     verdict = verify_chain()
+    head_seq, head_hash = verdict.head_seq, verdict.head_hash
+    if not verdict.valid:
+        head_seq, head_hash = chain_head()
     portfolio = Portfolio(until)
     data = BUILDERS[report.kind](period, until, portfolio)
     in_progress = period.in_progress(now)
@@ -240,6 +268,7 @@ def build_context(report: Report, period: Period, now: datetime) -> dict:
             f"head event #{head_seq}, {head_hash}; "
             + ("verified intact" if verdict.valid else f"BROKEN: {verdict.reason}"),
         ),
+        ("Signed checkpoint", checkpoint_fact(checkpoint, refused)),
         ("Generator", generator_version()),
     ]
     return {
@@ -254,6 +283,8 @@ def build_context(report: Report, period: Period, now: datetime) -> dict:
             "reason": verdict.reason,
             "head_seq": head_seq,
             "head_hash": head_hash,
+            "checkpoint": checkpoint_bundle(checkpoint) if checkpoint else None,
+            "checkpoint_refused": refused,
         },
         "data": data,
         "doc": {
@@ -300,6 +331,7 @@ def generate_report(report_id: int) -> str:
             "auditChainHeadSeq": context["chain"]["head_seq"],
             "auditChainHead": context["chain"]["head_hash"],
             "auditChainValid": context["chain"]["valid"],
+            "auditCheckpoint": context["chain"]["checkpoint"],
             "template": TEMPLATES[report.kind],
             "detailRowLimit": content.DETAIL_LIMIT,
             "staleReviewDays": content.STALE_REVIEW.days,

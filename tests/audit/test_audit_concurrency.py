@@ -1,4 +1,5 @@
-"""Concurrent writers on PostgreSQL: the locked head row keeps the chain one unbroken line.
+"""Concurrent writers on PostgreSQL: the locked head row keeps the chain one unbroken line, and
+verification while they write never reports tampering that did not happen.
 
 Each thread has its own database connection (Django connections are per thread) and closes it
 at the end. The test runs with real transactions; `serialized_rollback` restores the rows the
@@ -15,7 +16,7 @@ from django.db import connections, transaction
 
 from audit.choices import AuditAction, EventType
 from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
-from audit.services import chain_head, record_event, verify_chain
+from audit.services import chain_head, make_checkpoint, record_event, verify_chain
 
 THREADS = 8
 EVENTS_PER_THREAD = 25
@@ -107,3 +108,79 @@ def test_concurrent_writers_inside_longer_transactions_still_serialise():
         assert (first["part"], second["part"]) == ("a", "b")
         assert (first["thread"], first["n"]) == (second["thread"], second["n"])
     assert verify_chain().valid
+
+
+# ---- verifying while others write ------------------------------------------------------------
+
+VERIFIERS = 3
+VERIFICATIONS_EACH = 100
+MAX_EVENTS_PER_WRITER = 3000
+
+
+def test_verification_during_concurrent_writes_and_checkpoints_never_reports_tampering():
+    """Writers, a checkpointer and verifiers all at once: every verification must say valid.
+
+    Before, verification read the events and then the head in separate statements, so a writer
+    committing in between looked like "events removed from the end" (9 of 40 in production)."""
+    AuditChainHead.objects.get_or_create(pk=1)
+    stop = threading.Event()
+    start = threading.Barrier(THREADS // 2 + VERIFIERS + 1)
+    errors: list[BaseException] = []
+    false_alarms: list[str] = []
+    verified: list[int] = []
+    signed: list[int] = []
+
+    def worker(body) -> None:
+        try:
+            start.wait(timeout=30)
+            body()
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+            stop.set()
+        finally:
+            connections.close_all()
+
+    def write(thread: int) -> None:
+        for n in range(MAX_EVENTS_PER_WRITER):
+            if stop.is_set():
+                return
+            with transaction.atomic():
+                record_event(
+                    EventType.MODEL_REGISTRY,
+                    AuditAction.UPDATE_MODEL,
+                    user=f"writer{thread}",
+                    details={"thread": thread, "n": n},
+                )
+
+    def verify() -> None:
+        for _ in range(VERIFICATIONS_EACH):
+            verdict = verify_chain()
+            verified.append(verdict.count)
+            if not verdict.valid:
+                false_alarms.append(verdict.reason)
+
+    def checkpoint() -> None:
+        while not stop.is_set():
+            signed.append(make_checkpoint().number)
+
+    writers = [threading.Thread(target=worker, args=(lambda t=t: write(t),)) for t in range(4)]
+    verifiers = [threading.Thread(target=worker, args=(verify,)) for _ in range(VERIFIERS)]
+    checkpointer = threading.Thread(target=worker, args=(checkpoint,))
+    for thread in [*writers, *verifiers, checkpointer]:
+        thread.start()
+    for thread in verifiers:
+        thread.join(timeout=300)
+    stop.set()
+    for thread in [*writers, checkpointer]:
+        thread.join(timeout=60)
+    assert not any(t.is_alive() for t in [*writers, *verifiers, checkpointer]), "a thread hung"
+
+    assert errors == []
+    assert false_alarms == []
+    assert len(verified) == VERIFIERS * VERIFICATIONS_EACH
+    # The writers really were writing while the verifiers read: the chain grew between checks.
+    assert len(set(verified)) > VERIFICATIONS_EACH
+    assert signed == list(range(1, len(signed) + 1))
+    final = verify_chain()
+    assert final.valid, final.reason
+    assert final.checkpoints == len(signed) > 1

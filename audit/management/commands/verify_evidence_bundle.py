@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from audit import signing
 from audit.evidence_verify import verify_bundle
 
 
@@ -8,7 +9,8 @@ class Command(BaseCommand):
         "Check an evidence bundle: every file against manifest.json (a changed byte, a missing "
         "or an extra file fails, naming the file), the audit excerpt's hashes, and, with the "
         "registry's database at hand, the excerpt and the chain head against the stored chain "
-        "and that the export was recorded."
+        "and that the export was recorded. The signed checkpoint is checked with --public-key "
+        "(the registry's public key as you received it), else with the key the bundle carries."
     )
 
     def add_arguments(self, parser):
@@ -16,11 +18,29 @@ class Command(BaseCommand):
         parser.add_argument(
             "--offline",
             action="store_true",
-            help="do not use the database: check the files and the excerpt's own hashes only",
+            help="do not use the database: check the files, the excerpt's own hashes and the "
+            "signed checkpoint only",
+        )
+        parser.add_argument(
+            "--public-key",
+            metavar="FILE",
+            help="the registry's Ed25519 public key (PEM), trusted: the checkpoint must be "
+            "signed with it (`manage.py audit_signing_key` prints it)",
         )
 
     def handle(self, *args, **options):
-        verdict = verify_bundle(options["file"], use_database=not options["offline"])
+        trusted = None
+        if options["public_key"]:
+            try:
+                with open(options["public_key"], "rb") as handle:
+                    trusted = signing.load_public_pem(handle.read(64 * 1024))
+            except (OSError, ValueError, TypeError) as exc:
+                raise CommandError(
+                    f"--public-key {options['public_key']}: not an Ed25519 public key ({exc})"
+                ) from exc
+        verdict = verify_bundle(
+            options["file"], use_database=not options["offline"], public_key=trusted
+        )
         self.stdout.write(f"bundle SHA-256 {verdict.sha256}")
         for note in verdict.notes:
             self.stdout.write(f"note: {note}")
