@@ -14,11 +14,14 @@ class RunStatus(models.TextChoices):
     PASSED = "PASSED"
     FAILED = "FAILED"
     ERROR = "ERROR"
+    # Stopped before it finished because its version was retired: it has no outcome.
+    CANCELLED = "CANCELLED"
 
 
 # A finished run has an outcome; only PASSED and FAILED runs carry metrics that policies read.
 FINISHED_STATUSES = (RunStatus.PASSED, RunStatus.FAILED)
-DONE_STATUSES = (RunStatus.PASSED, RunStatus.FAILED, RunStatus.ERROR)
+# Nothing more happens to a run in one of these (CANCELLED is never a pass: no metrics).
+DONE_STATUSES = (RunStatus.PASSED, RunStatus.FAILED, RunStatus.ERROR, RunStatus.CANCELLED)
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 
 
@@ -36,6 +39,7 @@ class EvaluationAuditAction(models.TextChoices):
     FAILED = "EVALUATION_FAILED"
     ERROR = "EVALUATION_ERROR"
     REQUEUED = "EVALUATION_REQUEUED"
+    CANCELLED = "EVALUATION_CANCELLED"
 
 
 OUTCOME_ACTIONS = {

@@ -1,4 +1,5 @@
-"""Writes of the evaluations feature: queue a run, run it (in the worker), recover stale runs.
+"""Writes of the evaluations feature: queue a run, run it (in the worker), recover stale runs,
+cancel the runs of a version being retired.
 
 Like registry/services.py: the access rule, the state check, the change and its audit event in
 one transaction (`domain_action` records refusals). The heavy part, reading and checking the
@@ -26,7 +27,12 @@ from audit.choices import EventType
 from audit.services import record_event
 from evaluations import conf
 from evaluations.access import READ_EVALUATIONS, RUN_EVALUATION, authorize_read, authorize_run
-from evaluations.choices import OUTCOME_ACTIONS, EvaluationAuditAction, RunStatus
+from evaluations.choices import (
+    ACTIVE_STATUSES,
+    OUTCOME_ACTIONS,
+    EvaluationAuditAction,
+    RunStatus,
+)
 from evaluations.metrics import DatasetError, ThresholdsError, load_dataset, run_suite
 from evaluations.metrics import sha256_digest as digest
 from evaluations.models import EvaluationRun
@@ -193,11 +199,17 @@ def _audit(run: EvaluationRun, action: str, *, user=None, **extra) -> None:
 # ---- running (in the worker) ------------------------------------------------------------------
 
 
+class RunStopped(Exception):
+    """The run is not this worker's attempt any more (cancelled, or recovered as stale): the
+    work in progress is abandoned at the next progress checkpoint."""
+
+
 class ProgressWriter:
     """The progress callback: one cheap UPDATE at most every `interval` seconds.
 
     It writes only while the run is still this attempt's (RUNNING with the same attempt
-    count), so a worker whose run was recovered as stale stops touching it.
+    count). When that UPDATE finds no such row, the run was cancelled (its version retired) or
+    recovered as stale, and the writer raises RunStopped so the worker stops computing it.
     """
 
     def __init__(self, run: EvaluationRun, *, interval: float | None = None, clock=time.monotonic):
@@ -217,13 +229,15 @@ class ProgressWriter:
             return
         self.last_write = now
         self.writes += 1
-        EvaluationRun.objects.filter(
+        still_ours = EvaluationRun.objects.filter(
             pk=self.run_id, status=RunStatus.RUNNING, attempts=self.attempt
         ).update(
             progress=value,
             progress_message=clean_text(message, 300),
             heartbeat_at=timezone.now(),
         )
+        if not still_ours:
+            raise RunStopped(f"evaluation run {self.run_id} is not this worker's any more")
 
     def engine(self) -> Callable[[int, str], None]:
         """The callback for run_suite: its 0-100 mapped into this run's engine share."""
@@ -236,9 +250,27 @@ class ProgressWriter:
 
 def claim(run_id: int) -> EvaluationRun | None:
     """Move a QUEUED run to RUNNING for this worker; None when it is not QUEUED any more
-    (another worker has it, or it is finished), so a task delivered twice runs once."""
+    (another worker has it, it is finished or cancelled), so a task delivered twice runs once,
+    or when its version is RETIRED (then the run is cancelled, not run).
+
+    The version's row is locked first, as retire_version locks it before cancelling the
+    version's runs: a retirement and a claim are serialised, so either the retirement sees the
+    run RUNNING and cancels it (the worker stops at its next progress checkpoint), or the claim
+    sees the version RETIRED; the conditional UPDATE keeps a second delivery from claiming."""
     now = timezone.now()
+    version_id = (
+        EvaluationRun.objects.filter(pk=run_id).values_list("version_id", flat=True).first()
+    )
+    if version_id is None:
+        return None
     with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().get(pk=version_id)
+        if version.state == VersionState.RETIRED:
+            _cancel(
+                EvaluationRun.objects.filter(pk=run_id, status=RunStatus.QUEUED),
+                reason="the version was retired before a worker picked the run up",
+            )
+            return None
         claimed = EvaluationRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
             status=RunStatus.RUNNING,
             progress=0,
@@ -317,6 +349,8 @@ def run_evaluation(run_id: int) -> str:
     progress = ProgressWriter(run)
     try:
         result = execute(run, progress)
+    except RunStopped:
+        return _stopped(run)
     except (DatasetError, ThresholdsError) as exc:
         return finish_error(run, str(exc))
     except MemoryError:
@@ -329,6 +363,16 @@ def run_evaluation(run_id: int) -> str:
     except Exception as exc:
         logger.exception("could not store the result of evaluation run %s", run_id)
         return finish_error(run, f"the result could not be stored ({type(exc).__name__})")
+
+
+def _stopped(run: EvaluationRun) -> str:
+    """What the worker answers for a run taken from it mid-way: it stores nothing."""
+    status = EvaluationRun.objects.filter(pk=run.pk).values_list("status", flat=True).first()
+    if status == RunStatus.CANCELLED:
+        logger.info("evaluation run %s was cancelled while running; stopped", run.pk)
+        return RunStatus.CANCELLED
+    logger.warning("evaluation run %s was taken from this worker; stopped", run.pk)
+    return "dropped"
 
 
 def _outcome_message(run: EvaluationRun, reason: str) -> str:
@@ -366,8 +410,7 @@ def finish(run: EvaluationRun, result: dict[str, Any]) -> str:
             heartbeat_at=now,
         )
         if not updated:
-            logger.warning("evaluation run %s was taken from this worker; result dropped", run.pk)
-            return "dropped"
+            return _stopped(run)
         run.refresh_from_db()
         failed = run.failed_thresholds
         _audit(
@@ -418,6 +461,45 @@ def _notify_owner(run: EvaluationRun, reason: str) -> None:
             )
     except Exception:
         logger.exception("could not notify the owner of evaluation run %s", run.pk)
+
+
+# ---- cancelling ------------------------------------------------------------------------------
+
+
+def _cancel(runs, *, reason: str, user=None) -> list[int]:
+    """End every run of `runs` (a queryset of QUEUED or RUNNING runs, locked here) CANCELLED,
+    each with its EVALUATION_CANCELLED audit event; returns their ids. Call it in a
+    transaction."""
+    now = timezone.now()
+    cancelled = []
+    locked = runs.select_for_update(of=("self",)).select_related("version__model").order_by("id")
+    for run in locked:
+        was = run.status
+        updated = EvaluationRun.objects.filter(pk=run.pk, status=was).update(
+            status=RunStatus.CANCELLED,
+            progress_message=clean_text(f"cancelled: {reason}", 300),
+            finished_at=now,
+            heartbeat_at=now,
+        )
+        if updated:
+            run.status = RunStatus.CANCELLED
+            _audit(
+                run, EvaluationAuditAction.CANCELLED, user=user, previousStatus=was, reason=reason
+            )
+            cancelled.append(run.pk)
+    return cancelled
+
+
+def cancel_runs_of_retired_version(version: ModelVersion, *, actor) -> list[int]:
+    """The version is being retired (governance.promotion.retire_version, inside its
+    transaction, the version's row locked): its QUEUED runs end CANCELLED instead of being run,
+    and its RUNNING ones end CANCELLED at once, their worker stopping at its next progress
+    checkpoint (ProgressWriter) and storing nothing. Each is audited. Returns their ids."""
+    return _cancel(
+        EvaluationRun.objects.filter(version=version, status__in=ACTIVE_STATUSES),
+        reason="the version was retired",
+        user=actor,
+    )
 
 
 # ---- stale runs -----------------------------------------------------------------------------
