@@ -90,33 +90,41 @@ class _ScoredPolicy:
     environments: tuple[str, ...]
 
 
-def _scored(policies) -> list[_ScoredPolicy]:
-    """The policies the score counts: ACTIVE, ENFORCE or WARN (rows of Policy or its history)."""
+POLICY_FIELDS = ("id", "status", "enforcement", "risk_tiers", "environments")
+
+
+def _scored(rows) -> list[_ScoredPolicy]:
+    """The policies the score counts: ACTIVE, ENFORCE or WARN (rows of POLICY_FIELDS, from
+    the policies or their history)."""
     return [
-        _ScoredPolicy(p.id, tuple(p.risk_tiers or ()), tuple(p.environments or ()))
-        for p in policies
-        if p.status == PolicyStatus.ACTIVE and p.enforcement in VIOLATING
+        _ScoredPolicy(pk, tuple(tiers or ()), tuple(environments or ()))
+        for pk, status, enforcement, tiers, environments in rows
+        if status == PolicyStatus.ACTIVE and enforcement in VIOLATING
     ]
 
 
-def _latest_records(model, at: datetime, ids=None):
-    """The newest history record of every object of `model` before `at` (deleted ones left
-    out): the object as it stood at `at`."""
+def _as_of(model, at: datetime, *fields: str) -> list[tuple]:
+    """`fields` of every object of `model` as it stood at `at`: its newest history record
+    before `at` (deleted ones left out); an object created before `at` without any history
+    record (made before history was kept, or by a bulk insert) is taken as it is now."""
     records = model.history.filter(history_date__lt=at)
-    if ids is not None:
-        records = records.filter(id__in=ids)
     newest = records.order_by().values("id").annotate(last=Max("history_id")).values("last")
-    return model.history.filter(history_id__in=newest).exclude(history_type="-")
-
-
-def _without_history(model, at: datetime):
-    """Objects created before `at` that have no history record at all (made before history was
-    kept, or by a bulk insert): they are taken as they are now."""
-    return model.objects.filter(created_at__lt=at).exclude(pk__in=model.history.values("id"))
+    rows = list(
+        model.history.filter(history_id__in=newest).exclude(history_type="-").values_list(*fields)
+    )
+    current = ["pk" if name == "id" else name for name in fields]
+    rows += (
+        model.objects.filter(created_at__lt=at)
+        .exclude(pk__in=model.history.values("id"))
+        .values_list(*current)
+    )
+    return rows
 
 
 def _live_inputs(now: datetime):
-    policies = _scored(Policy.objects.active().filter(enforcement__in=VIOLATING))
+    policies = _scored(
+        Policy.objects.active().filter(enforcement__in=VIOLATING).values_list(*POLICY_FIELDS)
+    )
     deployed = list(
         ModelVersion.objects.filter(state__in=list(DEPLOYED_STATES)).values_list(
             "pk", "model__risk_tier", "state"
@@ -138,45 +146,25 @@ def _live_inputs(now: datetime):
 
 
 def _inputs_at(at: datetime):
-    policy_records = [*_latest_records(Policy, at), *_without_history(Policy, at)]
-    policies = _scored(policy_records)
-    version_rows = [
-        (r.id, r.model_id, r.state)
-        for r in (
-            *_latest_records(ModelVersion, at),
-            *_without_history(ModelVersion, at),
-        )
-        if r.state in DEPLOYED_STATES
-    ]
-    model_ids = {model_id for _v, model_id, _s in version_rows}
-    tiers = {
-        r.id: r.risk_tier
-        for r in (
-            *_latest_records(RegisteredModel, at, ids=model_ids),
-            *_without_history(RegisteredModel, at).filter(pk__in=model_ids),
-        )
-    }
+    policies = _scored(_as_of(Policy, at, *POLICY_FIELDS))
+    tiers = dict(_as_of(RegisteredModel, at, "id", "risk_tier"))
     deployed = [
         (version_id, tiers[model_id], state)
-        for version_id, model_id, state in version_rows
-        if model_id in tiers
+        for version_id, model_id, state in _as_of(ModelVersion, at, "id", "model_id", "state")
+        if state in DEPLOYED_STATES and model_id in tiers
     ]
-    version_ids = [v for v, _t, _s in deployed]
+    # Pairs are matched against the deployed versions in Python (no list of version ids in
+    # the query, so a fleet of any size fits the database's parameter limits).
     policy_ids = [p.pk for p in policies]
     violated = set(
-        Violation.objects.filter(
-            version_id__in=version_ids, policy_id__in=policy_ids, first_seen__lt=at
-        )
+        Violation.objects.filter(policy_id__in=policy_ids, first_seen__lt=at)
         .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=at))
         .values_list("version_id", "policy_id")
         .distinct()
     )
     excepted = set(
         PolicyException.objects.filter(
-            version_id__in=version_ids,
-            policy_id__in=policy_ids,
-            activated_at__lt=at,
-            expires_at__gt=at,
+            policy_id__in=policy_ids, activated_at__lt=at, expires_at__gt=at
         )
         .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=at))
         .values_list("version_id", "policy_id")
