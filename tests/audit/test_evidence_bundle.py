@@ -10,18 +10,21 @@ import zipfile
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import Client
 from pypdf import PdfReader
 
-from audit.evidence import MANIFEST, export_evidence_bundle, sha256_hex
+from audit import checkpoints, signing
+from audit.evidence import CHECKPOINT_FILE, MANIFEST, SUMMARY, export_evidence_bundle, sha256_hex
 from audit.evidence_verify import verify_bundle
-from audit.models import AuditEvent
+from audit.models import AuditCheckpoint, AuditEvent
 from audit.services import chain_head
 from governance import promotion
 from governance.choices import Role
 from policies.documents import to_document, validate_document
 from policies.models import Policy
 from policies.services import load_documents
+from tests.audit.keys import new_key_pem
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory
 
 pytestmark = pytest.mark.django_db
@@ -434,3 +437,191 @@ def test_excerpt_event_missing_from_the_chain_is_named(bundle, users, walked):
     }
     verdict = verify_bundle(io.BytesIO(rezip(forged, like=bundle)))
     assert any("lacks 1 event" in p for p in verdict.problems)
+
+
+# ---- the signed checkpoint -------------------------------------------------------------------
+
+
+def with_files(bundle: bytes, **changed: bytes) -> bytes:
+    """The bundle with some files replaced and the manifest's digests updated to match, as a
+    forger would: only the signature can tell."""
+    files = members(bundle)
+    manifest = json.loads(files[MANIFEST])
+    for name, data in changed.items():
+        manifest["files"][name] = sha256_hex(data)
+    files.update(changed)
+    files[MANIFEST] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    return rezip(files, like=bundle)
+
+
+def carried_checkpoint(bundle: bytes) -> dict:
+    return json.loads(members(bundle)[CHECKPOINT_FILE])
+
+
+def registry_key(settings):
+    return signing.load_public_pem(settings.AUDIT_SIGNING_KEY_FILE.read_bytes())
+
+
+def test_the_bundle_carries_a_checkpoint_of_its_head_signed_at_export(users, walked, settings):
+    exported = export_evidence_bundle(walked, actor=users[Role.AUDITOR])
+    files = members(exported.content)
+    manifest = json.loads(files[MANIFEST])
+    assert {"files", "exportedBy", "exportedAt", "auditChainHead"} <= set(manifest)
+    assert CHECKPOINT_FILE in manifest["files"]
+    stored = AuditCheckpoint.objects.get()
+    assert stored.trigger == "EVIDENCE_BUNDLE"
+    carried = carried_checkpoint(exported.content)
+    assert carried["checkpoint"] == checkpoints.document(stored)
+    assert carried["keyId"] == signing.key_id(registry_key(settings))
+    assert signing.load_public_pem(carried["publicKey"].encode()) == registry_key(settings)
+    assert checkpoints.signature_problem(carried["checkpoint"], registry_key(settings)) == ""
+    assert (manifest["auditChainHeadSeq"], manifest["auditChainHead"]) == (
+        stored.seq,
+        stored.head_hash,
+    )
+    assert manifest["auditCheckpoint"] == {
+        "file": CHECKPOINT_FILE,
+        "number": stored.number,
+        "seq": stored.seq,
+        "keyId": stored.key_id,
+    }
+    assert exported.event.details["auditCheckpoint"] == stored.number
+    excerpt = [json.loads(line) for line in files["audit-trail.jsonl"].splitlines()]
+    assert max(e["seq"] for e in excerpt) <= stored.seq
+    summary = "".join(
+        "".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(files[SUMMARY])).pages
+    )
+    assert "Signedcheckpoint" in summary and stored.key_id in summary
+
+
+def test_a_good_bundle_verifies_against_the_trusted_public_key(bundle, settings, tmp_path):
+    verdict = verify_bundle(
+        io.BytesIO(bundle), use_database=False, public_key=registry_key(settings)
+    )
+    assert verdict.valid, verdict.problems
+    assert any("is signed by the trusted key" in note for note in verdict.notes)
+    untrusted = verify_bundle(io.BytesIO(bundle), use_database=False)
+    assert untrusted.valid
+    assert any("give --public-key" in note for note in untrusted.notes)
+
+    public = tmp_path / "registry-public.pem"
+    public.write_text(signing.public_pem(registry_key(settings)))
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(bundle)
+    out = io.StringIO()
+    call_command(
+        "verify_evidence_bundle", str(path), "--offline", "--public-key", str(public), stdout=out
+    )
+    assert "OK:" in out.getvalue() and "signed by the trusted key" in out.getvalue()
+
+
+def test_an_edited_checkpoint_fails_its_signature(bundle, settings):
+    carried = carried_checkpoint(bundle)
+    manifest = json.loads(members(bundle)[MANIFEST])
+    carried["checkpoint"]["seq"] -= 1  # e.g. to hide the last events of the excerpt
+    edited = with_files(bundle, **{CHECKPOINT_FILE: json.dumps(carried).encode()})
+    for key in (None, registry_key(settings)):
+        verdict = verify_bundle(io.BytesIO(edited), use_database=False, public_key=key)
+        assert not verdict.valid
+        assert any(
+            p.startswith(CHECKPOINT_FILE) and "signature does not verify" in p
+            for p in verdict.problems
+        ), verdict.problems
+    assert manifest["auditChainHeadSeq"] == carried["checkpoint"]["seq"] + 1
+
+
+def test_a_checkpoint_signed_with_another_key_fails_against_the_trusted_key(
+    bundle, settings, tmp_path
+):
+    forger_file = tmp_path / "forger.pem"
+    forger_file.write_bytes(new_key_pem())
+    forger = signing.load_public_pem(forger_file.read_bytes())
+    carried = carried_checkpoint(bundle)
+    document = {**carried["checkpoint"], "keyId": signing.key_id(forger)}
+    settings.AUDIT_SIGNING_KEY_FILE, registry_file = forger_file, settings.AUDIT_SIGNING_KEY_FILE
+    document["signature"] = signing.sign(checkpoints.payload(document))
+    settings.AUDIT_SIGNING_KEY_FILE = registry_file
+    carried.update(
+        checkpoint=document, publicKey=signing.public_pem(forger), keyId=signing.key_id(forger)
+    )
+    resigned = with_files(bundle, **{CHECKPOINT_FILE: json.dumps(carried).encode()})
+
+    # On its own, the bundle is consistent: the key it carries checks the signature ...
+    alone = verify_bundle(io.BytesIO(resigned), use_database=False)
+    assert alone.valid
+    assert any(signing.key_id(forger) in note for note in alone.notes)
+    # ... but it is not the registry's key.
+    trusted = verify_bundle(
+        io.BytesIO(resigned), use_database=False, public_key=registry_key(settings)
+    )
+    assert not trusted.valid
+    assert any("not the registry's signing key" in p for p in trusted.problems)
+    with_database = verify_bundle(io.BytesIO(resigned))
+    assert any("against the registry's key" in p for p in with_database.problems)
+
+    public = tmp_path / "registry-public.pem"
+    public.write_text(signing.public_pem(registry_key(settings)))
+    path = tmp_path / "resigned.zip"
+    path.write_bytes(resigned)
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="NOT valid"):
+        call_command(
+            "verify_evidence_bundle",
+            str(path),
+            "--offline",
+            "--public-key",
+            str(public),
+            stdout=io.StringIO(),
+            stderr=err,
+        )
+    assert "not the registry's signing key" in err.getvalue()
+
+
+def test_the_manifest_and_excerpt_must_agree_with_the_checkpoint(bundle, settings):
+    files = members(bundle)
+    manifest = json.loads(files[MANIFEST])
+    manifest["auditChainHeadSeq"] += 5
+    changed = rezip(
+        {**files, MANIFEST: (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()},
+        like=bundle,
+    )
+    verdict = verify_bundle(
+        io.BytesIO(changed), use_database=False, public_key=registry_key(settings)
+    )
+    assert any("is not the one checkpoint #1" in p for p in verdict.problems)
+
+
+def test_an_unreadable_public_key_file_is_a_clear_command_error(bundle, tmp_path):
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(bundle)
+    (tmp_path / "key.pem").write_text("nonsense")
+    with pytest.raises(CommandError, match=r"--public-key .* not an Ed25519 public key"):
+        call_command("verify_evidence_bundle", str(path), "--public-key", str(tmp_path / "key.pem"))
+
+
+def test_export_of_a_broken_chain_is_refused_and_without_a_key_fails_clearly(
+    users, walked, api, settings, tmp_path
+):
+    auditor = api(users[Role.AUDITOR])
+    settings.AUDIT_SIGNING_KEY_FILE, registry_file = (
+        tmp_path / "absent.pem",
+        settings.AUDIT_SIGNING_KEY_FILE,
+    )
+    response = auditor.get(f"/api/v1/versions/{walked.pk}/evidence-bundle/")
+    assert response.status_code == 503
+    assert "AUDIT_SIGNING_KEY_FILE" in response.json()["detail"]
+    settings.AUDIT_SIGNING_KEY_FILE = registry_file
+
+    event = AuditEvent.objects.filter(version_id=walked.pk).order_by("seq").first()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_events_append_only")
+        cursor.execute("UPDATE audit_auditevent SET user_id = 'mallory' WHERE id = %s", [event.id])
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_events_append_only")
+    response = auditor.get(f"/api/v1/versions/{walked.pk}/evidence-bundle/")
+    assert response.status_code == 409
+    assert "no signed checkpoint is made" in response.json()["detail"]
+    refused = AuditEvent.objects.filter(event_type="ACCESS_DENIED").order_by("-seq").first()
+    assert (refused.action, refused.version_id) == ("EXPORT_EVIDENCE", walked.pk)
+    assert not AuditCheckpoint.objects.exists()

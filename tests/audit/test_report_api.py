@@ -15,7 +15,8 @@ from django.utils import timezone
 from django_q.conf import Conf
 from django_q.models import Schedule
 
-from audit.models import AuditEvent, Report
+from audit import checkpoints, signing
+from audit.models import AuditCheckpoint, AuditEvent, Report
 from audit.reports import services
 from audit.reports.periods import PeriodError, last_complete_period, parse_period
 from governance.choices import Role
@@ -250,6 +251,51 @@ def test_a_failed_generation_is_stored_and_audited(users, monkeypatch):
     monkeypatch.undo()
     assert services.generate_report(report.pk) == "DONE"
     assert services.generate_report(report.pk) == "nothing to do"
+
+
+# ---- the signed checkpoint on the cover ------------------------------------------------------
+
+
+def cover_text(report: Report) -> str:
+    from pypdf import PdfReader
+
+    with report.file.open("rb") as handle:
+        first_page = PdfReader(io.BytesIO(handle.read())).pages[0].extract_text()
+    return "".join(first_page.split())  # long hex values wrap anywhere
+
+
+def test_a_report_signs_the_head_it_states_and_shows_the_checkpoint_on_its_cover(users, settings):
+    report = services.request_report("ANNUAL_AUDIT", "2025", actor=users[Role.MRC])
+    assert services.generate_report(report.pk) == "DONE"
+    report.refresh_from_db()
+    checkpoint = AuditCheckpoint.objects.get()
+    assert checkpoint.trigger == "REPORT"
+    carried = report.parameters["auditCheckpoint"]
+    assert carried["checkpoint"] == checkpoints.document(checkpoint)
+    key = signing.load_public_pem(settings.AUDIT_SIGNING_KEY_FILE.read_bytes())
+    assert carried["keyId"] == signing.key_id(key)
+    assert signing.load_public_pem(carried["publicKey"].encode()) == key
+    # The head the cover names is the verified one, which the checkpoint signs.
+    assert (report.parameters["auditChainHeadSeq"], report.parameters["auditChainHead"]) == (
+        checkpoint.seq,
+        checkpoint.head_hash,
+    )
+    assert report.parameters["auditChainValid"] is True
+    cover = cover_text(report)
+    assert "Signedcheckpoint" in cover
+    assert f"#{checkpoint.number}:event#{checkpoint.seq},{checkpoint.head_hash}" in cover
+    assert checkpoint.key_id in cover
+    assert "keyfingerprint" in cover
+
+
+def test_without_the_signing_key_a_report_fails_naming_the_setting(users, settings, tmp_path):
+    settings.AUDIT_SIGNING_KEY_FILE = tmp_path / "absent.pem"
+    report = services.request_report("ANNUAL_AUDIT", "2025", actor=users[Role.MRC])
+    assert services.generate_report(report.pk) == "ERROR"
+    report.refresh_from_db()
+    assert "AUDIT_SIGNING_KEY_FILE" in report.error
+    assert not report.file
+    assert "AUDIT_SIGNING_KEY_FILE" in last_event("GENERATE_REPORT_FAILED").details["error"]
 
 
 # ---- schedules -------------------------------------------------------------------------------
