@@ -37,6 +37,22 @@ def browser_unavailable() -> str | None:
 
 _FAILED = pytest.StashKey[bool]()
 
+# Chromium reports each violation on the console ("Refused to ... Content Security Policy") and
+# as a securitypolicyviolation event; the listener turns the event into a console line too, so
+# that report-only or future console wording changes are still caught.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline"));
+});
+"""
+
+
+def _collect_csp(message, page, violations: list[str]) -> None:
+    if message.type == "error" and (
+        "Content Security Policy" in message.text or message.text.startswith("CSP violation")
+    ):
+        violations.append(f"{page.url}: {message.text}")
+
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
@@ -72,7 +88,12 @@ def page(request, monkeypatch, live_server, screenshots_dir):
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context(base_url=live_server.url, viewport=VIEWPORT)
         context.set_default_timeout(TIMEOUT_MS)
+        # Every page must obey the Content-Security-Policy: a violation (an inline script or
+        # handler left without the nonce, a blocked resource) fails the test that met it.
+        context.add_init_script(CSP_LISTENER)
         page = context.new_page()
+        violations: list[str] = []
+        page.on("console", lambda message: _collect_csp(message, page, violations))
         try:
             yield page
         finally:
@@ -80,6 +101,8 @@ def page(request, monkeypatch, live_server, screenshots_dir):
                 page.screenshot(path=failure_shot, full_page=True)
             context.close()
             browser.close()
+        if not request.node.stash.get(_FAILED, False):
+            assert violations == [], "Content-Security-Policy violations"
 
 
 @pytest.fixture
