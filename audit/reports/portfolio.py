@@ -282,7 +282,7 @@ class Portfolio:
     # ---- policy compliance --------------------------------------------------------------
 
     def policy_status_at(self, policy_pk: int, moment: datetime) -> str | None:
-        """The policy's status just before `moment` (None: it did not exist yet)."""
+        """The policy's status just before `moment` (None: no record of it before then)."""
         status = None
         for at, value in self._policy_status.get(policy_pk, ()):
             if at >= moment:
