@@ -24,6 +24,7 @@ system-deps:
 	fi
 
 run: install
+	$(PY) manage.py audit_signing_key --create-if-missing --quiet
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py setup_report_schedules

@@ -19,7 +19,9 @@ Violation (DRY_RUN policies are trials: recorded, never violations); every later
 still sees it moves `last_seen`; it is RESOLVED when the rule passes, an exception covers it,
 or the pair leaves monitoring (version retired or moved back, policy no longer ACTIVE or in
 scope). Opening alerts the model's owner (one notification per version), the MRC (one summary
-per sweep) and the `violation.opened` webhooks (one event per violation).
+per sweep) and the `violation.opened` webhooks (one event per violation). Every violation
+opened or resolved is an audit event (POLICY_VIOLATION / VIOLATION_OPENED or
+VIOLATION_RESOLVED, by `system`), written in the sweep's transaction with one bulk append.
 
 Environments: a version in APPROVED_STAGING or STAGING is judged for `staging`, one in
 APPROVED_PRODUCTION or PRODUCTION for `production`, by the policies whose scope holds that
@@ -39,6 +41,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from audit.choices import AuditAction, EventType
+from audit.services import SYSTEM_USER, NewEvent, record_events
 from governance import webhooks
 from governance.choices import (
     Environment,
@@ -260,10 +264,19 @@ def _sweep(*, policy, versions, trigger, now, store_all) -> SweepResult:
         open_qs = open_qs.filter(version_id__in=version_ids)
     if policy is not None:
         open_qs = open_qs.filter(policy=policy)
-    open_by_key = {
-        (v, p, index): pk
-        for pk, v, p, index in open_qs.values_list("pk", "version_id", "policy_id", "rule_index")
-    }
+    open_by_key: dict[tuple[int, int, int], int] = {}
+    open_rows: dict[int, tuple] = {}  # pk -> what its audit event names if it is resolved
+    for pk, v, p, index, model_id, policy_name, environment in open_qs.values_list(
+        "pk",
+        "version_id",
+        "policy_id",
+        "rule_index",
+        "version__model_id",
+        "policy__policy_id",
+        "environment",
+    ):
+        open_by_key[(v, p, index)] = pk
+        open_rows[pk] = (model_id, v, policy_name, index, environment)
 
     to_store: list[PolicyEvaluation] = []
     failing: dict[tuple[int, int, int], tuple[dict, Policy, str, dict]] = {}
@@ -373,9 +386,63 @@ def _sweep(*, policy, versions, trigger, now, store_all) -> SweepResult:
             violations_opened=len(opened),
             violations_resolved=len(resolved_ids),
         )
+        _audit_violations(opened, resolutions, open_rows, {row["pk"]: row for row in rows}, run)
         _alert_opened(opened, {row["pk"]: row for row in rows})
         _alert_resolved(resolved_ids)
     return SweepResult(run=run, opened=opened, resolved=len(resolved_ids), stored=len(to_store))
+
+
+def _audit_violations(
+    opened: list[Violation],
+    resolutions: dict[str, list[int]],
+    open_rows: dict[int, tuple],
+    rows: dict[int, dict],
+    run: MonitoringRun,
+) -> None:
+    """One audit event per violation opened or resolved, appended in one go (one lock of the
+    chain's head and one bulk insert, whatever their number)."""
+    events = [
+        NewEvent(
+            EventType.POLICY_VIOLATION,
+            AuditAction.VIOLATION_OPENED,
+            user=SYSTEM_USER,
+            model_id=rows[v.version_id]["model_id"],
+            version_id=v.version_id,
+            details={
+                "violation": v.pk,
+                "policyId": v.policy.policy_id,
+                "rule": v.rule_index,
+                "environment": v.environment,
+                "severity": v.severity,
+                "message": v.message,
+                "monitoringRun": run.pk,
+                "trigger": run.trigger,
+            },
+        )
+        for v in opened
+    ]
+    for reason, pks in resolutions.items():
+        for pk in pks:
+            model_id, version_id, policy_id, rule, environment = open_rows[pk]
+            events.append(
+                NewEvent(
+                    EventType.POLICY_VIOLATION,
+                    AuditAction.VIOLATION_RESOLVED,
+                    user=SYSTEM_USER,
+                    model_id=model_id,
+                    version_id=version_id,
+                    details={
+                        "violation": pk,
+                        "policyId": policy_id,
+                        "rule": rule,
+                        "environment": environment,
+                        "resolution": reason,
+                        "monitoringRun": run.pk,
+                        "trigger": run.trigger,
+                    },
+                )
+            )
+    record_events(events)
 
 
 def _violation_document(violation: Violation, row: dict) -> dict:

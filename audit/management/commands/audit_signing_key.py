@@ -4,6 +4,8 @@ from audit import signing
 
 
 class Command(BaseCommand):
+    # The system checks would warn about the very key this command is about to create.
+    requires_system_checks = []
     help = (
         "Show the audit signing key's id and public key (PEM), for auditors to check signed "
         "checkpoints with; --create-if-missing first writes a new Ed25519 key to "
