@@ -269,6 +269,8 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
 # The same client address as the audit trail (X-Forwarded-For trusted AUDIT_TRUSTED_PROXY_COUNT
 # hops only), and our own 429 answer (governance/lockout.py), which also audits the lockout.
 AXES_CLIENT_IP_CALLABLE = "audit.middleware.client_ip"
+# The attempted username cut to a username's length (axes would store an overlong one as is).
+AXES_USERNAME_CALLABLE = "governance.lockout.attempted_username"
 AXES_LOCKOUT_CALLABLE = "governance.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 # Logins are in the audit trail already; axes' own access log would be a second, mutable copy.

@@ -15,6 +15,7 @@ import math
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_cool_off, get_failure_limit, get_lockout_parameters
 from axes.signals import user_locked_out
+from django.conf import settings
 from django.db.models import Sum
 from django.dispatch import receiver
 from django.shortcuts import render
@@ -28,6 +29,19 @@ LOCKED_OUT_MESSAGE = (
     "too many failed login attempts: login is locked for this account or address; "
     "try again later or ask an administrator to unlock it"
 )
+
+
+def attempted_username(request, credentials=None) -> str | None:
+    """AXES_USERNAME_CALLABLE: the username axes counts, as typed but cut to the longest a user
+    can have. Django's login form does not enforce that length, and axes stores the name in a
+    255-character column: an overlong name would be a database error (a 500 on PostgreSQL)."""
+    if credentials:
+        value = credentials.get(settings.AXES_USERNAME_FORM_FIELD)
+    else:
+        value = getattr(request, "data", request.POST).get(settings.AXES_USERNAME_FORM_FIELD)
+    if value is None:
+        return None
+    return str(value).replace("\x00", "")[:USERNAME_MAX]
 
 
 def retry_after_seconds(request) -> int:

@@ -201,6 +201,17 @@ def test_page_api_and_admin_share_one_count(owner):
     assert page_login("olivia", PASSWORD, path="/admin/login/")[0].status_code == 429
 
 
+def test_an_overlong_username_is_counted_cut_not_a_server_error(owner):
+    """Django's login form does not enforce the username length; axes' column is 255 long,
+    which PostgreSQL enforces: the name is cut to a username's 150 characters first."""
+    response, _ = page_login("m" * 400, WRONG)
+    assert response.status_code == 200
+    assert list(AccessAttempt.objects.values_list("username", flat=True)) == ["m" * 150]
+    for number in range(LIMIT - 1):
+        page_login("m" * 400, WRONG, ip=f"192.0.2.{number + 1}")
+    assert page_login("m" * 150 + "x", WRONG, ip=ELSEWHERE)[0].status_code == 429
+
+
 # --- The audit trail --------------------------------------------------------------------------
 
 
