@@ -26,13 +26,3 @@ class AuditEventFilterSet(django_filters.FilterSet):
     class Meta:
         model = AuditEvent
         fields: list[str] = []
-
-
-def nul_parameter(query) -> str | None:
-    """The first query parameter whose name or a value holds a NUL character (as printable
-    text), or None. PostgreSQL can neither compare with nor store such a string, and an export
-    records its parameters in the audit trail: such a request is refused, naming it."""
-    for key, values in query.lists():
-        if "\x00" in key or any("\x00" in value for value in values):
-            return key.replace("\x00", "\\x00")[:100]
-    return None
