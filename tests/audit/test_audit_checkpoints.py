@@ -408,3 +408,13 @@ def test_the_admin_shows_checkpoints_read_only(users):
     deleted = client.post(f"/admin/audit/auditcheckpoint/{checkpoint.pk}/delete/", {"post": "yes"})
     assert deleted.status_code == 403
     assert AuditCheckpoint.objects.count() == 1
+
+
+def test_the_audit_page_states_the_checkpoints_it_checked(users):
+    write(2)
+    make_checkpoint()
+    client = Client()
+    client.force_login(users[Role.AUDITOR])
+    page = client.get("/audit/?verify=1").content.decode()
+    assert "The chain is intact" in page
+    assert "1 signed checkpoint checked, the latest (#1) of event #2" in page
