@@ -9,7 +9,11 @@ from governance.api.views import MeView, ObtainTokenView
 from policies.api.views import PolicyViewSet, VersionPolicyEvaluationsView
 from registry.api.views import ArtifactViewSet, ModelViewSet, VersionViewSet
 
+# No `.json`-style suffix routes: they are not in the contract or the schema, and DRF passes the
+# suffix to each action as a `format` argument that custom actions do not take (a 500 each).
+# `?format=` and the Accept header still choose the renderer.
 router = DefaultRouter()
+router.include_format_suffixes = False
 router.register("models", ModelViewSet, basename="model")
 router.register("versions", VersionViewSet, basename="version")
 router.register("artifacts", ArtifactViewSet, basename="artifact")

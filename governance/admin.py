@@ -1,6 +1,6 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
+from governance.admin_history import HistoryAdmin
 from governance.admin_readonly import ReadOnlyAdminMixin
 from governance.models import Approval, RiskTierChangeRequest, StateTransition
 
@@ -14,7 +14,7 @@ class StateTransitionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Approval)
-class ApprovalAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class ApprovalAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     list_display = ("created_at", "version", "stage", "decision", "user", "role")
     list_filter = ("stage", "decision", "role", "environment")
     search_fields = ("version__model__name", "user__username", "comments")
@@ -22,7 +22,7 @@ class ApprovalAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(RiskTierChangeRequest)
-class RiskTierChangeRequestAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class RiskTierChangeRequestAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     list_display = ("created_at", "model", "from_tier", "requested_tier", "status", "requested_by")
     list_filter = ("status", "requested_tier")
     search_fields = ("model__name", "justification")

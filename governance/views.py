@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -151,16 +152,26 @@ def tier_change_request(request, pk: int):
     return render(request, "governance/tier_change_form.html", {"form": form, "model": model})
 
 
+TIER_CHANGE_DECISIONS = {
+    "approve": tier_changes.approve_tier_change,
+    "reject": tier_changes.reject_tier_change,
+}
+
+
 @require_POST
 @login_required
 def tier_change_decide(request, pk: int, decision: str):
+    # The URL takes any word as the decision: an unknown one is no page (it was a KeyError).
+    service = TIER_CHANGE_DECISIONS.get(decision)
+    if service is None:
+        raise Http404("no such decision")
     change = get_object_or_404(RiskTierChangeRequest.objects.visible_to(request.user), pk=pk)
-    service = {
-        "approve": tier_changes.approve_tier_change,
-        "reject": tier_changes.reject_tier_change,
-    }[decision]
+    form = DecisionForm(request.POST)
+    if not form.is_valid():  # comments too long, or holding characters no text may hold
+        messages.error(request, f"Refused: {'; '.join(form.errors.get('comments', []))}")
+        return redirect("model-detail", pk=change.model_id)
     try:
-        service(change, actor=request.user, comments=request.POST.get("comments", "")[:5000])
+        service(change, actor=request.user, comments=form.cleaned_data["comments"])
     except DomainError as error:
         messages.error(request, f"Refused: {error.detail}")
     else:

@@ -5,9 +5,9 @@ import json
 
 from django import forms
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from governance.access import is_allowed
+from governance.admin_history import HistoryAdmin
 from governance.admin_readonly import ReadOnlyAdminMixin
 from governance.choices import Action
 from policies import services
@@ -33,7 +33,7 @@ class PolicyAdminForm(forms.ModelForm):
 
 
 @admin.register(Policy)
-class PolicyAdmin(SimpleHistoryAdmin):
+class PolicyAdmin(HistoryAdmin):
     form = PolicyAdminForm
     list_display = ("policy_id", "name", "type", "severity", "status", "enforcement")
     list_filter = ("severity", "type", "status", "enforcement")

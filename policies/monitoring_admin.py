@@ -12,9 +12,9 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
 from governance import webhooks
+from governance.admin_history import HistoryAdmin
 from governance.admin_readonly import ReadOnlyAdminMixin
 from governance.choices import DeliveryStatus, WebhookEvent
 from governance.errors import Invalid
@@ -23,7 +23,7 @@ from policies.models import ComplianceSnapshot, MonitoringRun, PolicyException, 
 
 
 @admin.register(PolicyException)
-class PolicyExceptionAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class PolicyExceptionAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     list_display = ("id", "policy", "version", "status", "requested_by", "expires_at", "page")
     list_filter = ("status", "policy")
     search_fields = ("policy__policy_id", "version__model__name", "justification")

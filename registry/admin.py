@@ -7,9 +7,9 @@ add/change/delete are off and the change page is a read-only view with the objec
 from django.contrib import admin, messages
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
-from simple_history.admin import SimpleHistoryAdmin
 
 from governance import promotion
+from governance.admin_history import HistoryAdmin
 from governance.admin_readonly import ReadOnlyAdminMixin
 from governance.dashboard import pending_reviews
 from governance.errors import DomainError
@@ -17,7 +17,7 @@ from governance.forms import DecisionForm
 from registry.models import Artifact, ModelVersion, RegisteredModel
 
 
-class ReadOnlyAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     pass
 
 

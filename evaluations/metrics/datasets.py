@@ -225,6 +225,25 @@ def _plain(series: pd.Series) -> pd.Series:
     return series
 
 
+def _numeric(series: pd.Series) -> pd.Series:
+    """pd.to_numeric(errors="coerce"), except that pandas raises OverflowError for the whole
+    column when one value is an integer beyond float range (a 400-digit label, say); such a
+    value becomes +-infinity, which no label or score may be, so it is refused by row."""
+    try:
+        return pd.to_numeric(series, errors="coerce")
+    except OverflowError:
+        return pd.Series([_float_or_nan(v) for v in series], index=series.index, dtype="float64")
+
+
+def _float_or_nan(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")
+
+
 def _binary_labels(df: pd.DataFrame, column: str, name: str) -> np.ndarray:
     series = _plain(df[column])
     missing = series.isna().to_numpy()
@@ -239,7 +258,7 @@ def _binary_labels(df: pd.DataFrame, column: str, name: str) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(series.dtype):
         values = series.to_numpy(dtype=np.float64)
     else:
-        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+        values = _numeric(series).to_numpy(dtype=np.float64)
     bad = ~((values == 0) | (values == 1))
     if bad.any():
         pos = int(np.argmax(bad))
@@ -256,7 +275,7 @@ def _scores(df: pd.DataFrame, name: str) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(series.dtype):
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
-        converted = pd.to_numeric(series, errors="coerce")
+        converted = _numeric(series)
         non_numeric = (converted.isna() & series.notna()).to_numpy()
         if non_numeric.any():
             pos = int(np.argmax(non_numeric))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -179,7 +179,11 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(request=None, responses=NotificationOutput)
     @action(detail=True, methods=["post"])
     def read(self, request, pk=None):
-        notification = get_object_or_404(Notification.objects.visible_to(request.user), pk=pk)
+        # DRF's lookup, like get_object(): an id that is not a number is a 404, where Django's
+        # get_object_or_404 raises ValueError (a 500).
+        notification = generics.get_object_or_404(
+            Notification.objects.visible_to(request.user), pk=pk
+        )
         if notification.read_at is None:
             notification.read_at = timezone.now()
             notification.save(update_fields=["read_at"])

@@ -9,6 +9,7 @@ from policies.api.exception_views import ExceptionViewSet, ViolationViewSet
 
 router = DefaultRouter()
 router.include_root_view = False
+router.include_format_suffixes = False  # as in config/api_urls.py: not in the contract
 router.register("exceptions", ExceptionViewSet, basename="exception")
 router.register("violations", ViolationViewSet, basename="violation")
 

@@ -663,7 +663,8 @@ LISTS = [
     "/api/v1/models/{model}/versions/",
     "/api/v1/versions/{version}/artifacts/",
 ]
-JUNK_PAGES = ["page=999", "page=0", "page=-1", "page=abc", "page=1e3", f"page={2**70}", "page=%00"]
+# NUL in any query value is a 400 before any view (tests/governance/test_no_5xx.py).
+JUNK_PAGES = ["page=999", "page=0", "page=-1", "page=abc", "page=1e3", f"page={2**70}"]
 JUNK_FILTERS = {
     "/api/v1/models/": [
         "riskTier=<script>alert(1)</script>",
@@ -716,7 +717,7 @@ def test_junk_page_numbers_are_404(api, users, ids, path, query):
 
 @pytest.mark.parametrize("path", LISTS)
 @pytest.mark.parametrize(
-    "query", ["pageSize=-1", "pageSize=abc", "pageSize=0", f"pageSize={10**30}", "pageSize=%00"]
+    "query", ["pageSize=-1", "pageSize=abc", "pageSize=0", f"pageSize={10**30}"]
 )
 def test_junk_page_sizes_fall_back_to_the_default(api, users, ids, path, query):
     """DRF ignores a page size that is not a positive integer; it must not be a 5xx."""
