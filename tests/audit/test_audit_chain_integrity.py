@@ -468,12 +468,22 @@ def test_postgres_refuses_truncate_of_the_audit_tables(chain, statement):
     assert verify_chain().valid
 
 
+def test_flush_empties_the_trail_and_leaves_it_writable(chain):
+    call_command("flush", interactive=False, verbosity=0)
+    assert (AuditEvent.objects.count(), chain_head()) == (0, (0, GENESIS_HASH))
+    record_event(EventType.AUTHENTICATION, AuditAction.LOGIN, user="ann")
+    assert verify_chain().valid
+
+
 @pytest.mark.postgres
 def test_flush_still_empties_the_database_and_leaves_the_triggers_on(chain):
     """`manage.py flush` (the test runner's reset between transactional tests) is the owner's
     deliberate wipe: it switches the TRUNCATE triggers off for its own statement only."""
     call_command("flush", interactive=False, verbosity=0)
     assert AuditEvent.objects.count() == 0
+    # The trail is writable again: an empty chain, as after a fresh migrate.
+    assert chain_head() == (0, GENESIS_HASH)
+    assert record_event(EventType.AUTHENTICATION, AuditAction.LOGIN, user="ann").seq == 1
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
