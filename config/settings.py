@@ -209,7 +209,8 @@ SPECTACULAR_SETTINGS = {
         "Governance-first AI model registry. JSON bodies use camelCase; lists are paginated "
         "with ?page= and ?pageSize= (at most 500). Errors: 400 invalid input, 401 not "
         "authenticated, 403 refused (detail names the rule), 404 unknown or not visible, "
-        "409 not allowed in the current state (detail and state)."
+        "409 not allowed in the current state (detail and state), 415 a body that is not "
+        "JSON, 429 too many requests (Retry-After); every operation lists the ones it gives."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -224,6 +225,12 @@ SPECTACULAR_SETTINGS = {
         "NotificationKindEnum": "governance.choices.NotificationKind",
         "ReportKindEnum": "audit.models.ReportKind",
     },
+    # The standard error answers (400/401/403/404/409/415/429 and their shapes) on every
+    # operation, from its method, path and authentication (governance/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "governance.api.schema.add_error_responses",
+    ],
 }
 
 # Cache: the API throttle counts requests here. Local memory is per process: several web

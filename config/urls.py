@@ -11,3 +11,6 @@ urlpatterns = [
     path("", include("policies.urls_monitoring")),
     path("", include("evaluations.urls")),
 ]
+
+# Addresses no route matches: JSON under /api/, the site's page elsewhere.
+handler404 = "governance.api.exceptions.not_found"

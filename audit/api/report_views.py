@@ -94,8 +94,8 @@ class ReportOutput(serializers.ModelSerializer):
     generatorVersion = serializers.CharField(source="generator_version")
     requestedBy = serializers.SerializerMethodField()
     createdAt = serializers.DateTimeField(source="created_at")
-    startedAt = serializers.DateTimeField(source="started_at")
-    finishedAt = serializers.DateTimeField(source="finished_at")
+    startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
+    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)
     periodStart = serializers.DateTimeField(source="period_start")
     periodEnd = serializers.DateTimeField(source="period_end")
 

@@ -6,9 +6,10 @@ from audit.models import AuditEvent
 class AuditEventOutput(serializers.ModelSerializer):
     eventType = serializers.CharField(source="event_type")
     userId = serializers.CharField(source="user_id")
-    modelId = serializers.IntegerField(source="model_id")
-    versionId = serializers.IntegerField(source="version_id")
-    ipAddress = serializers.CharField(source="ip_address")
+    # Null for events about no model or version, and when no client address was known.
+    modelId = serializers.IntegerField(source="model_id", allow_null=True)
+    versionId = serializers.IntegerField(source="version_id", allow_null=True)
+    ipAddress = serializers.CharField(source="ip_address", allow_null=True)
     userAgent = serializers.CharField(source="user_agent")
     sessionId = serializers.CharField(source="session_id")
     prevHash = serializers.CharField(source="prev_hash")
@@ -65,7 +66,11 @@ class CheckpointListOutput(serializers.Serializer):
 class ChainVerdictOutput(serializers.Serializer):
     valid = serializers.BooleanField()
     count = serializers.IntegerField()
-    firstInvalid = serializers.IntegerField(required=False, help_text="id of the first bad event")
+    firstInvalid = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="id of the first bad event (null when a checkpoint, not an event, is broken)",
+    )
     reason = serializers.CharField(required=False)
     headHash = serializers.CharField(required=False)
     headSeq = serializers.IntegerField(help_text="the head verified up to")

@@ -31,9 +31,10 @@ class DatasetSchema(serializers.Serializer):
     name = serializers.CharField()
     format = serializers.ChoiceField(choices=["csv", "parquet"])
     sha256 = serializers.CharField()
-    size = serializers.IntegerField()
-    rows = serializers.IntegerField()
-    columns = serializers.ListField(child=serializers.CharField())
+    # Null for a reference dataset whose size, rows or columns were not recorded.
+    size = serializers.IntegerField(allow_null=True)
+    rows = serializers.IntegerField(allow_null=True)
+    columns = serializers.ListField(child=serializers.CharField(), allow_null=True)
 
 
 class ThresholdResultSchema(serializers.Serializer):
@@ -65,8 +66,8 @@ class EvaluationRunSummaryOutput(serializers.ModelSerializer):
     thresholdsSource = serializers.CharField(source="thresholds_source")
     requestedBy = UsernameField(source="requested_by")
     createdAt = serializers.DateTimeField(source="created_at")
-    startedAt = serializers.DateTimeField(source="started_at")
-    finishedAt = serializers.DateTimeField(source="finished_at")
+    startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
+    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)
 
     class Meta:
         model = EvaluationRun
@@ -95,7 +96,7 @@ class EvaluationRunSummaryOutput(serializers.ModelSerializer):
     def get_thresholdResults(self, run) -> list:
         return run.threshold_results or []
 
-    @extend_schema_field(DatasetSchema)
+    @extend_schema_field(DatasetSchema(allow_null=True))
     def get_dataset(self, run) -> dict | None:
         return dataset_document(run, "dataset")
 
@@ -107,7 +108,7 @@ class EvaluationRunSummaryOutput(serializers.ModelSerializer):
 class EvaluationRunOutput(EvaluationRunSummaryOutput):
     model = serializers.IntegerField(source="version.model_id")
     status = serializers.ChoiceField(choices=RunStatus.choices)
-    metrics = serializers.JSONField()
+    metrics = serializers.JSONField(allow_null=True, help_text="null until the run finishes")
     notes = serializers.JSONField()
     thresholds = serializers.JSONField()
 

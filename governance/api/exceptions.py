@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
+from django.http import JsonResponse
+from django.views import defaults
 from rest_framework import status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from governance.errors import DomainError, Invalid, InvalidState
@@ -36,4 +39,18 @@ def exception_handler(exc, context):
             {"detail": f"a value does not fit the database: {exc}".splitlines()[0]},
             status=status.HTTP_400_BAD_REQUEST,
         )
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(response.data, list):
+        # A ValidationError raised with a list (not by a serializer's field) would be a bare
+        # JSON array; the contract's 400 is an object, so it is the body's non-field errors.
+        response.data = {api_settings.NON_FIELD_ERRORS_KEY: response.data}
+    return response
+
+
+def not_found(request, exception=None):
+    """Django's 404 for an address no route matches (handler404 in config/urls.py): under
+    /api/ in the API's error shape, so that /api/v1/versions/-1/submit/ is JSON like any other
+    404 of the API; the site's 404 page elsewhere."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -89,7 +89,7 @@ class TierChangeOutput(serializers.ModelSerializer):
     requestedTier = serializers.CharField(source="requested_tier")
     requestedBy = UsernameField(source="requested_by")
     createdAt = serializers.DateTimeField(source="created_at")
-    decidedAt = serializers.DateTimeField(source="decided_at")
+    decidedAt = serializers.DateTimeField(source="decided_at", allow_null=True)
     requiredRoles = serializers.SerializerMethodField()
     decisions = TierDecisionOutput(many=True)
 
@@ -115,7 +115,7 @@ class TierChangeOutput(serializers.ModelSerializer):
 
 class NotificationOutput(serializers.ModelSerializer):
     createdAt = serializers.DateTimeField(source="created_at")
-    readAt = serializers.DateTimeField(source="read_at")
+    readAt = serializers.DateTimeField(source="read_at", allow_null=True)
 
     class Meta:
         model = Notification

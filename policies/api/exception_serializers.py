@@ -52,10 +52,10 @@ class ExceptionOutput(serializers.ModelSerializer):
     monitoringPlan = serializers.CharField(source="monitoring_plan")
     requestedBy = UsernameField(source="requested_by")
     createdAt = serializers.DateTimeField(source="created_at")
-    activatedAt = serializers.DateTimeField(source="activated_at")
-    expiresAt = serializers.DateTimeField(source="expires_at")
-    endedAt = serializers.DateTimeField(source="ended_at")
-    endedBy = UsernameField(source="ended_by")
+    activatedAt = serializers.DateTimeField(source="activated_at", allow_null=True)
+    expiresAt = serializers.DateTimeField(source="expires_at", allow_null=True)
+    endedAt = serializers.DateTimeField(source="ended_at", allow_null=True)
+    endedBy = UsernameField(source="ended_by", allow_null=True)
     endComments = serializers.CharField(source="end_comments")
     requiredRoles = serializers.SerializerMethodField()
     approvals = ExceptionApprovalOutput(many=True)
@@ -96,7 +96,7 @@ class ViolationOutput(serializers.ModelSerializer):
     rule = serializers.IntegerField(source="rule_index")
     firstSeen = serializers.DateTimeField(source="first_seen")
     lastSeen = serializers.DateTimeField(source="last_seen")
-    resolvedAt = serializers.DateTimeField(source="resolved_at")
+    resolvedAt = serializers.DateTimeField(source="resolved_at", allow_null=True)
 
     class Meta:
         model = Violation

@@ -14,7 +14,7 @@ class RuleResultOutput(serializers.Serializer):
 class PolicyEvaluationOutput(serializers.ModelSerializer):
     policyId = serializers.CharField(source="policy.policy_id")
     severity = serializers.CharField(source="policy.severity")
-    policyRevision = serializers.IntegerField(source="policy_revision")
+    policyRevision = serializers.IntegerField(source="policy_revision", allow_null=True)
     evaluatedAt = serializers.DateTimeField(source="evaluated_at")
     rules = RuleResultOutput(source="rule_results", many=True)
 

@@ -32,8 +32,8 @@ class RiskAssessmentField(serializers.JSONField):
 class SecurityScanOutput(serializers.Serializer):
     status = serializers.CharField(source="scan_status")
     scanner = serializers.CharField(source="scan_scanner")
-    findings = serializers.JSONField(source="scan_findings")
-    scannedAt = serializers.DateTimeField(source="scanned_at")
+    findings = serializers.JSONField(source="scan_findings", allow_null=True)
+    scannedAt = serializers.DateTimeField(source="scanned_at", allow_null=True)
 
 
 class ArtifactOutput(serializers.ModelSerializer):
@@ -60,7 +60,7 @@ class ArtifactOutput(serializers.ModelSerializer):
 class ModelOutput(serializers.ModelSerializer):
     riskTier = serializers.CharField(source="risk_tier")
     riskTierReason = serializers.CharField(source="risk_tier_reason")
-    riskAssessment = serializers.JSONField(source="risk_assessment")
+    riskAssessment = serializers.JSONField(source="risk_assessment", allow_null=True)
     owner = UsernameField()
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
