@@ -692,11 +692,8 @@ JUNK_FILTERS = {
         "userId=" + "u" * 5000,
     ],
 }
-# Values no filter can match; they must be refused or answer an empty list, never a 5xx.
-NUL_FILTERS = {
-    "/api/v1/models/": ["search=%00", "search=a%00b", "owner=%00"],
-    "/api/v1/audit-events/": ["userId=%00", "action=%00"],
-}
+# NUL in a filter is a 400 before any view, and junk in the pages' filters is walked with
+# every other query value of every page: tests/governance/test_no_5xx.py.
 HUGE_NUMBER_FILTERS = {
     "/api/v1/versions/": [f"model={2**70}", f"model=-{2**70}"],
     "/api/v1/audit-events/": [f"modelId={2**70}", f"versionId={2**64}"],
@@ -746,16 +743,6 @@ def test_junk_filters_are_400(api, users, ids, path, query):
 
 
 @pytest.mark.parametrize(
-    ("path", "query"), [(p, q) for p, queries in NUL_FILTERS.items() for q in queries]
-)
-def test_nul_in_a_filter_is_not_a_server_error(api, users, ids, path, query):
-    response = api(users["MRC"]).get(f"{path}?{query}")
-    assert response.status_code in (200, 400), (response.status_code, response.content[:300])
-    if response.status_code == 200:
-        assert response.json()["results"] == []
-
-
-@pytest.mark.parametrize(
     ("path", "query"), [(p, q) for p, queries in HUGE_NUMBER_FILTERS.items() for q in queries]
 )
 def test_out_of_range_numbers_in_a_filter_are_not_a_server_error(api, users, ids, path, query):
@@ -763,23 +750,6 @@ def test_out_of_range_numbers_in_a_filter_are_not_a_server_error(api, users, ids
     assert response.status_code in (200, 400), (response.status_code, response.content[:300])
     if response.status_code == 200:
         assert response.json()["results"] == []
-
-
-@pytest.mark.parametrize(
-    "query",
-    [
-        "search=%00",
-        "riskTier=<script>",
-        "page=999",
-        "page=abc",
-        "owner=%00",
-        "search=" + "s" * 5000,
-    ],
-)
-def test_the_models_page_survives_junk_queries(client, owner, ids, query):
-    client.force_login(owner)
-    response = client.get(f"/models/?{query}")
-    assert response.status_code < 500
 
 
 # ---- headers and cookies -------------------------------------------------------------------

@@ -881,7 +881,14 @@ def test_nul_in_a_page_query_is_400(client, make_user, url):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "url",
-    ["/api/v1/models/?search=%00", "/api/v1/audit-events/?userId=a%00", "/api/v1/me/?x=%00"],
+    [
+        "/api/v1/models/?search=%00",
+        "/api/v1/models/?search=a%00b",
+        "/api/v1/models/?owner=%00",
+        "/api/v1/audit-events/?userId=a%00",
+        "/api/v1/audit-events/?action=%00",
+        "/api/v1/me/?x=%00",
+    ],
 )
 def test_nul_in_an_api_query_is_a_json_400(api, make_user, url):
     response = api(make_user(Role.MRC, username="h4-mrc")).get(url)
