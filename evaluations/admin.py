@@ -6,10 +6,11 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from evaluations.models import EvaluationRun
+from governance.admin_changelist import SafeDateHierarchyMixin
 
 
 @admin.register(EvaluationRun)
-class EvaluationRunAdmin(admin.ModelAdmin):
+class EvaluationRunAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "suite",

@@ -102,9 +102,10 @@ PATH_VALUES = [
     "1.5",
     "<script>alert(1)</script>",
 ]
-# In a query value.
+# In a query value: each name the view reads gets one of the numbers that break number and
+# date parsing (beyond int64, beyond a date's years, the last year a date has), and others.
+QUERY_EXTREMES = [HUGE, "-99999999999999999999", "9999"]
 QUERY_VALUES = [
-    HUGE,
     "-1",
     "abc",
     "\x00",
@@ -116,13 +117,14 @@ QUERY_VALUES = [
     "'; DROP TABLE registry_registeredmodel; --",
     "2024-13-45T25:61:00",
     "",
-    "-99999999999999999999",
     "true",
     "[]",
     "%",
 ]
 # Query names every view may be asked for, besides those it is seen to read.
 COMMON_KEYS = ["page", "pageSize", "format", "q", "search", "ordering", "o", "p"]
+# The admin's own query names (search, ordering, page, show all, popups, facets).
+ADMIN_KEYS = ["q", "o", "p", "all", "e", "_to_field", "_popup", "_facets", "_changelist_filters"]
 HOSTILE_KEYS = ["\x00", "ü😀", TEN_KB[:2000], "page[]", "__proto__"]
 # JSON values for body fields, and the raw bodies tried on every API route.
 JSON_VALUES = [
@@ -697,10 +699,13 @@ def _walk_route(route: Route, world: World, walk: Walk, recorder: KeyRecorder) -
     forms: list[Form] = list(world.forms.get(route.callback, []))
     link_keys: set[str] = set()
 
-    # 1. Real ids, as each identity (probing which query names the view reads)...
+    # 1. Real ids, as each identity (probing which query names the view reads; not in the
+    #    admin, whose changelists redirect on a name they do not know: there the filter links
+    #    of the page and the admin's own names are the ones walked)...
+    probe = [] if route.is_admin else [(PROBE, "1")]
     parsed = 0
     for who in budget.identities:
-        response = walk.send(who, "get", path, [(PROBE, "1")])
+        response = walk.send(who, "get", path, probe)
         if response is not None and response.status_code == 200 and parsed < PAGES_PARSED:
             parsed += 1
             page = _parse_page(response, path)
@@ -709,18 +714,21 @@ def _walk_route(route: Route, world: World, walk: Walk, recorder: KeyRecorder) -
     for form in forms:
         if form.method == "get":
             link_keys |= set(form.fields)
-    read_keys = sorted((recorder.keys | link_keys) - {PROBE})
+    admin_keys = set(ADMIN_KEYS) if route.is_admin else set()
+    read_keys = sorted((recorder.keys | link_keys | admin_keys) - {PROBE})
     recorder.keys.clear()
     # ... then every query name at once with a hostile value, and a hostile name.
     every_key = sorted(set(read_keys) | set(COMMON_KEYS))
     for i, who in enumerate(budget.identities):
-        value = QUERY_VALUES[(offset + i) % len(QUERY_VALUES)]
+        value = (QUERY_EXTREMES + QUERY_VALUES)[(offset + i) % (len(QUERY_VALUES) + 3)]
         odd_key = HOSTILE_KEYS[(offset + i) % len(HOSTILE_KEYS)]
         walk.send(who, "get", path, [(k, value) for k in every_key] + [(odd_key, "1")])
 
     # 2. Each query name the view reads, alone (a refused neighbour cannot hide it).
-    for k, key in enumerate(read_keys):
-        for v, value in enumerate(_spread(QUERY_VALUES, offset + 5 * k, budget.values_per_key)):
+    for k, key in enumerate(read_keys if budget.values_per_key else []):
+        values = [QUERY_EXTREMES[(offset + k) % len(QUERY_EXTREMES)]]
+        values += _spread(QUERY_VALUES, offset + 5 * k, budget.values_per_key - 1)
+        for v, value in enumerate(values):
             walk.send(LOGGED_IN[(offset + k + v) % len(LOGGED_IN)], "get", path, [(key, value)])
 
     # 3. Each path parameter with hostile values, with each method the route takes.
@@ -948,3 +956,23 @@ def test_a_label_beyond_float_range_is_a_400_naming_the_row(api, column):
     )
     assert response.status_code == 400, response.content
     assert "row 2" in json.dumps(response.json())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "query",
+    [
+        "created_at__year=-99999999999999999999",
+        "created_at__year=9999",
+        "created_at__year=9999&created_at__month=12",
+        "created_at__year=2026&created_at__month=99999999999999999999",
+    ],
+)
+def test_admin_date_hierarchy_values_that_are_no_date_are_refused(client, make_user, query):
+    """Django's ChangeList let OverflowError (and year 9999's end of range) escape as a 500;
+    the change list answers them like any bad filter value: itself again, with ?e=1."""
+    client.force_login(make_user(username="h4-root", is_superuser=True, is_staff=True))
+    response = client.get(f"/admin/evaluations/evaluationrun/?{query}")
+    assert response.status_code == 302
+    assert response["Location"].endswith("?e=1")
+    assert client.get("/admin/evaluations/evaluationrun/?created_at__year=2026").status_code == 200
