@@ -10,11 +10,12 @@ from django.utils.html import format_html
 from audit.exports import streaming_export
 from audit.models import AuditCheckpoint, AuditEvent
 from audit.selectors import export_audit_events
+from governance.admin_changelist import SafeDateHierarchyMixin
 from governance.admin_readonly import ReadOnlyAdminMixin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AuditEventAdmin(SafeDateHierarchyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the admin can look at and export events, never add, change or delete them."""
 
     list_display = ("seq", "timestamp", "event_type", "action", "user_id", "model_id", "version_id")
