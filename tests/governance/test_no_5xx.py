@@ -57,10 +57,11 @@ from drf_spectacular.generators import SchemaGenerator
 from audit import evidence
 from audit.models import AuditEvent, Report, ReportStatus
 from audit.reports.pdf import RenderedPdf
+from core.api.fields import MAX_TEXT
+from core.choices import Role
 from evaluations.models import EvaluationRun
 from governance import tier_changes
-from governance.api.serializers import MAX_TEXT
-from governance.choices import Role, TierChangeStatus
+from governance.choices import TierChangeStatus
 from governance.demo import seed_demo
 from governance.models import Notification, RiskTierChangeRequest
 from governance.routing import REVIEW_STATES
@@ -358,7 +359,9 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
 
 
 @pytest.fixture
-def walker_settings(_fast_and_isolated, settings, world):
+def walker_settings(_fast_and_isolated, settings, world, db):
+    # `db` also sorts these tests with the other database tests, before the transactional
+    # ones: those flush the tables (role groups included) when they end.
     settings.MEDIA_ROOT = world.media_root
     # The walker sends thousands of requests per user: rate limits would answer 429 long before
     # the hostile values reach the code under test. (Their own tests check the limits.)
