@@ -33,6 +33,7 @@ run: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	PYTHONPATH=. $(VENV)/bin/lint-imports --no-cache
 
 test: install system-deps lint
 	$(PY) -m pytest -n $(TEST_WORKERS)

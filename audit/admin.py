@@ -10,8 +10,8 @@ from django.utils.html import format_html
 from audit.exports import streaming_export
 from audit.models import AuditCheckpoint, AuditEvent
 from audit.selectors import export_audit_events
-from governance.admin_changelist import SafeDateHierarchyMixin
-from governance.admin_readonly import ReadOnlyAdminMixin
+from core.admin import ReadOnlyAdminMixin
+from core.admin_changelist import SafeDateHierarchyMixin
 
 
 @admin.register(AuditEvent)

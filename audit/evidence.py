@@ -44,9 +44,10 @@ from audit.services import (
     make_checkpoint,
     record_event,
 )
-from governance.access import authorize
-from governance.actions import domain_action
-from governance.choices import Action, Decision
+from core.access import authorize
+from core.choices import Action
+from core.domain import domain_action
+from governance.choices import Decision
 from governance.models import Approval, RiskTierChangeRequest, StateTransition
 from policies.documents import to_document
 from policies.models import Policy, PolicyEvaluation

@@ -43,6 +43,7 @@ from audit.models import (
     chain_hash,
     event_content,
 )
+from registry.models import ModelVersion
 
 HEX = set("0123456789abcdef")
 MAX_BUNDLE_BYTES = 2 * 1024**3
@@ -202,8 +203,6 @@ def _check_against_database(
     version_info = manifest.get("version")
     version_id = version_info.get("id") if isinstance(version_info, dict) else None
     if isinstance(version_id, int) and isinstance(head_seq, int):
-        from registry.models import ModelVersion
-
         version = ModelVersion.objects.filter(pk=version_id).first()
         if version is not None:
             present = {e["seq"] for e in events}

@@ -3,7 +3,7 @@ from django import forms
 
 from audit.choices import EventType
 from audit.models import AuditEvent
-from governance.filters import IdFilter
+from core.filters import IdFilter
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"})
 

@@ -16,8 +16,8 @@ from audit.evidence import export_evidence_bundle
 from audit.models import ReportKind, ReportStatus
 from audit.reports import services
 from audit.reports.periods import PeriodError, last_complete_period, parse_period
-from governance.access import is_allowed
-from governance.choices import Action
+from core.access import is_allowed
+from core.choices import Action
 from registry.models import ModelVersion
 
 PAGE_SIZE = 25

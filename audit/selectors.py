@@ -7,9 +7,9 @@ from django.db import IntegrityError, transaction
 from audit.choices import AuditAction, EventType
 from audit.models import AuditCheckpoint, AuditEvent
 from audit.services import ChainVerdict, chain_head, record_event, verify_chain
-from governance.access import authorize
-from governance.actions import domain_action
-from governance.choices import Action
+from core.access import authorize
+from core.choices import Action
+from core.domain import domain_action
 
 
 @domain_action(Action.VIEW_AUDIT)

@@ -28,7 +28,7 @@ from audit.models import (
     chain_hash,
     event_content,
 )
-from governance.errors import InvalidState
+from core.errors import InvalidState
 
 SYSTEM_USER = "system"
 ANONYMOUS_USER = "anonymous"

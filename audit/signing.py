@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 
-from governance.errors import DomainError
+from core.errors import DomainError
 
 ALGORITHM = "Ed25519"
 SETTING = "AUDIT_SIGNING_KEY_FILE"

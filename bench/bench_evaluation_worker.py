@@ -91,7 +91,7 @@ def prepare(workdir: Path) -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from governance.roles import set_roles
+    from core.roles import set_roles
     from registry import services as registry
 
     call_command("migrate", verbosity=0)

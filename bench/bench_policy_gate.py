@@ -116,8 +116,8 @@ def bench_gate():
 def bench_impact():
     from django.contrib.auth import get_user_model
 
-    from governance.choices import Role
-    from governance.roles import set_roles
+    from core.choices import Role
+    from core.roles import set_roles
     from policies.impact import impact
     from policies.models import Policy
 

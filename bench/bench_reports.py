@@ -101,7 +101,7 @@ def setup_data():
     load_default_policies()
     users = get_user_model().objects
     owners = [users.create(username=f"owner-{i}") for i in range(20)]
-    from governance.roles import set_roles
+    from core.roles import set_roles
 
     mrc = users.create(username="mrc-bench")
     set_roles(mrc, ["MRC"])

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "simple_history",
     "django_q",
     "audit",
+    "core",
     "registry",
     "governance",
     "policies",
@@ -53,7 +54,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # Before anything reads the address: NUL in it (and an empty admin _to_field) never reach a
     # view or a query (governance/request_guard.py).
-    "governance.request_guard.RequestGuardMiddleware",
+    "core.request_guard.RequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -174,28 +175,28 @@ def _throttle_rate(name: str, default: str) -> str | None:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes unauthenticated calls 401, not 403.
-        "governance.api.authentication.StrictTokenAuthentication",
+        "core.api.authentication.StrictTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only; the endpoints that take file uploads name the multipart parser themselves.
-    "DEFAULT_PARSER_CLASSES": ["governance.api.parsers.StrictJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PAGINATION_CLASS": "governance.api.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "governance.api.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler.exception_handler",
     "NON_FIELD_ERRORS_KEY": "nonFieldErrors",
     "DATETIME_FORMAT": "iso-8601",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Per-user rates for reads and for writes, per address for anonymous callers (only the token
     # endpoint takes them); counted in the default cache (CACHES below). "off" lifts a limit.
-    "DEFAULT_THROTTLE_CLASSES": ["governance.api.throttling.ReadWriteUserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.ReadWriteUserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "user_read": _throttle_rate("API_THROTTLE_READ", "1200/min"),
         "user_write": _throttle_rate("API_THROTTLE_WRITE", "240/min"),
@@ -229,7 +230,7 @@ SPECTACULAR_SETTINGS = {
     # operation, from its method, path and authentication (governance/api/schema.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "governance.api.schema.add_error_responses",
+        "core.api.schema.add_error_responses",
     ],
 }
 

@@ -13,4 +13,4 @@ urlpatterns = [
 ]
 
 # Addresses no route matches: JSON under /api/, the site's page elsewhere.
-handler404 = "governance.api.exceptions.not_found"
+handler404 = "core.api.exception_handler.not_found"

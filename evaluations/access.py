@@ -1,12 +1,12 @@
-"""Who may run and read evaluations: the rules of governance.access (RUN_EVALUATION is a
+"""Who may run and read evaluations: the rules of core.access (RUN_EVALUATION is a
 Model Owner on their own models; READ_EVALUATIONS the oversight roles, and the owner for their
 own), with the helpers the evaluation views and pages use."""
 
 from __future__ import annotations
 
-from governance.access import authorize, refusal
-from governance.choices import Action
-from governance.visibility import Reach, reach
+from core.access import authorize, refusal
+from core.choices import Action
+from core.visibility import Reach, reach
 
 RUN_EVALUATION = Action.RUN_EVALUATION
 READ_EVALUATIONS = Action.READ_EVALUATIONS

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from evaluations.models import EvaluationRun
-from governance.admin_changelist import SafeDateHierarchyMixin
+from core.admin_changelist import SafeDateHierarchyMixin
 
 
 @admin.register(EvaluationRun)

@@ -1,6 +1,6 @@
 """The charts of one evaluation run, as (title, svg) pairs, for the run page and for reports.
 
-Built with governance/charts.py (pure SVG, no JavaScript), so the same markup works in a page
+Built with core/charts.py (pure SVG, no JavaScript), so the same markup works in a page
 (`{{ svg|safe }}`) and in a WeasyPrint PDF.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from governance import charts
+from core import charts
 
 MAX_CATEGORIES = 30
 PSI_MAJOR_SHIFT = 0.25

@@ -2,9 +2,9 @@
 
 import django_filters
 
+from core.filters import IdFilter
 from evaluations.choices import RunStatus, Suite
 from evaluations.models import EvaluationRun
-from governance.filters import IdFilter
 
 
 class EvaluationRunFilterSet(django_filters.FilterSet):

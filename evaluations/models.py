@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from core.visibility import VisibleQuerySet
 from evaluations.choices import (
     ACTIVE_STATUSES,
     DONE_STATUSES,
@@ -16,7 +17,6 @@ from evaluations.choices import (
     RunStatus,
     Suite,
 )
-from governance.visibility import VisibleQuerySet
 from registry.models import ModelVersion
 
 

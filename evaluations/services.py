@@ -25,6 +25,9 @@ from django_q.tasks import async_task
 
 from audit.choices import EventType
 from audit.services import record_event
+from core.domain import domain_action
+from core.errors import InvalidState
+from core.text import clean_json, clean_text
 from evaluations import conf
 from evaluations.access import READ_EVALUATIONS, RUN_EVALUATION, authorize_read, authorize_run
 from evaluations.choices import (
@@ -36,11 +39,8 @@ from evaluations.choices import (
 from evaluations.metrics import DatasetError, ThresholdsError, load_dataset, run_suite
 from evaluations.metrics import sha256_digest as digest
 from evaluations.models import EvaluationRun
-from evaluations.text import clean_json, clean_text
 from evaluations.uploads import PreparedDataset, PreparedRun, prepare_run
-from governance.actions import domain_action
 from governance.choices import NotificationKind
-from governance.errors import InvalidState
 from governance.notifications import notify
 from registry.choices import VersionState
 from registry.models import ModelVersion

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 from django.core.exceptions import ValidationError
 
+from core.text import clean_text
 from evaluations import conf
 from evaluations.choices import DatasetFormat, Suite
 from evaluations.metrics import (
@@ -31,7 +32,6 @@ from evaluations.metrics import (
     validate_sensitive_features,
     validate_thresholds,
 )
-from evaluations.text import clean_text
 
 PARQUET_MAGIC = b"PAR1"
 PARQUET_EXTENSIONS = (".parquet", ".pq")

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from governance.admin_history import HistoryAdmin
-from governance.admin_readonly import ReadOnlyAdminMixin
+from core.admin import ReadOnlyAdminMixin
+from core.admin_history import HistoryAdmin
 from governance.models import Approval, RiskTierChangeRequest, StateTransition
 
 

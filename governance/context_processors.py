@@ -1,9 +1,9 @@
 from django.urls import reverse
 
-from governance.access import is_allowed
-from governance.choices import Action
+from core.access import is_allowed
+from core.choices import Action
+from core.roles import roles_of
 from governance.models import Notification
-from governance.roles import roles_of
 
 
 def navigation(request):

@@ -10,9 +10,9 @@ from collections import defaultdict
 import numpy as np
 from django.db.models import Count, Q
 
+from core.roles import roles_of
 from governance.choices import Decision, Environment
 from governance.models import Approval, StateTransition
-from governance.roles import roles_of
 from governance.routing import REVIEW_STATES, STAGE_ROLE, production_roles
 from registry.models import ModelVersion
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from django.conf import settings
 
+from core.choices import Role
 from evaluations.demo import run_demo_evaluations
 from governance import promotion, tier_changes
-from governance.choices import Role
 from governance.users import create_or_update_user
 from policies.demo import seed_monitoring_demo
 from policies.documents import validate_document

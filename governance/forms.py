@@ -1,6 +1,6 @@
 from django import forms
 
-from governance.api.serializers import MAX_TEXT
+from core.api.fields import MAX_TEXT
 from governance.choices import MRC_CHECKLIST
 from registry.choices import RiskTier
 

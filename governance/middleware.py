@@ -2,7 +2,7 @@
 
 from django.shortcuts import render
 
-from governance.errors import DomainError, InvalidState
+from core.errors import DomainError, InvalidState
 
 
 class DomainErrorPageMiddleware:

@@ -7,15 +7,15 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from core.choices import Role
+from core.visibility import VisibleQuerySet
 from governance.choices import (
     Decision,
     Environment,
     NotificationKind,
     PromotionAction,
-    Role,
     TierChangeStatus,
 )
-from governance.visibility import VisibleQuerySet
 from registry.choices import RiskTier, VersionState
 from registry.models import ModelVersion, RegisteredModel
 

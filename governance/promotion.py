@@ -12,13 +12,15 @@ from dataclasses import dataclass
 
 from audit.choices import EventType
 from audit.services import SYSTEM_USER, record_event
-from governance.access import authorize, is_allowed
-from governance.actions import domain_action
-from governance.choices import Action, Decision, Environment, NotificationKind, PromotionAction
-from governance.errors import Forbidden, InvalidState
+from core.access import authorize, is_allowed
+from core.choices import Action
+from core.domain import domain_action
+from core.errors import Forbidden, InvalidState
+from core.roles import roles_of
+from evaluations.services import cancel_runs_of_retired_version
+from governance.choices import Decision, Environment, NotificationKind, PromotionAction
 from governance.models import Approval, StateTransition
 from governance.notifications import notify, users_with_role
-from governance.roles import roles_of
 from governance.routing import (
     STAGE_ROLE,
     STAGING_STAGES,
@@ -454,7 +456,6 @@ def retire_version(version: ModelVersion, *, actor, comments: str = "") -> StepR
     # A retired version is not evaluated any more: its queued and running evaluation runs are
     # cancelled in this transaction, under the version's row lock (the worker's claim takes the
     # same lock). Imported here: evaluations build on governance, not the other way round.
-    from evaluations.services import cancel_runs_of_retired_version
 
     cancel_runs_of_retired_version(version, actor=actor)
     return StepResult(version)

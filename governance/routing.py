@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from governance.choices import Role
+from core.choices import Role
 from registry.choices import RiskTier, VersionState
 
 

@@ -9,7 +9,7 @@ Each refusal is a Forbidden whose detail starts with "separation of duties".
 
 from __future__ import annotations
 
-from governance.errors import Forbidden
+from core.errors import Forbidden
 
 
 def _refuse(detail: str, version=None, action: str | None = None, model_id=None) -> Forbidden:

@@ -11,13 +11,14 @@ from django.utils import timezone
 
 from audit.choices import EventType
 from audit.services import record_event
-from governance.access import authorize
-from governance.actions import domain_action
-from governance.choices import Action, Decision, NotificationKind, Role, TierChangeStatus
-from governance.errors import Forbidden, Invalid, InvalidState
+from core.access import authorize
+from core.choices import Action, Role
+from core.domain import domain_action
+from core.errors import Forbidden, Invalid, InvalidState
+from core.roles import roles_of
+from governance.choices import Decision, NotificationKind, TierChangeStatus
 from governance.models import RiskTierChangeRequest, TierChangeDecision
 from governance.notifications import notify, users_with_role
-from governance.roles import roles_of
 from governance.separation import check_request_decider
 from registry.models import RegisteredModel
 

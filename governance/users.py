@@ -7,7 +7,7 @@ from django.db import transaction
 
 from audit.choices import AuditAction, EventType
 from audit.services import record_event
-from governance.roles import set_roles
+from core.roles import set_roles
 
 
 def create_or_update_user(

@@ -9,10 +9,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from audit.selectors import audit_events
-from governance import charts, dashboard, promotion, tier_changes
-from governance.access import is_allowed
-from governance.choices import Action
-from governance.errors import DomainError, Invalid
+from core import charts
+from core.access import is_allowed
+from core.choices import Action
+from core.errors import DomainError, Invalid
+from governance import dashboard, promotion, tier_changes
 from governance.forms import DecisionForm, TierChangeForm
 from governance.models import Notification, RiskTierChangeRequest
 from governance.routing import REVIEW_STATES, route_table

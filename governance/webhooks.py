@@ -48,10 +48,11 @@ from django_q.tasks import async_task
 
 from audit.choices import EventType
 from audit.services import record_event
-from governance.access import authorize
-from governance.actions import domain_action
-from governance.choices import Action, DeliveryStatus, WebhookEvent
-from governance.errors import Invalid
+from core.access import authorize, is_allowed
+from core.choices import Action
+from core.domain import domain_action
+from core.errors import Invalid
+from governance.choices import DeliveryStatus, WebhookEvent
 from governance.models import Webhook, WebhookDelivery
 
 SIGNATURE_HEADER = "X-Registry-Signature"
@@ -296,7 +297,6 @@ def deliver_due(*, now=None, limit: int = 500) -> dict[str, int]:
 
 
 def may_manage(user) -> bool:
-    from governance.access import is_allowed
 
     return bool(
         user is not None

@@ -6,10 +6,10 @@ import json
 from django import forms
 from django.contrib import admin
 
-from governance.access import is_allowed
-from governance.admin_history import HistoryAdmin
-from governance.admin_readonly import ReadOnlyAdminMixin
-from governance.choices import Action
+from core.access import is_allowed
+from core.admin import ReadOnlyAdminMixin
+from core.choices import Action
+from core.admin_history import HistoryAdmin
 from policies import services
 from policies.documents import to_document
 from policies.forms import PolicyDocumentForm

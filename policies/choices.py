@@ -32,3 +32,29 @@ class EvaluationTrigger(models.TextChoices):
     REQUEST_PRODUCTION = "REQUEST_PRODUCTION"
     MONITOR = "MONITOR"
     DRY_RUN = "DRY_RUN"
+
+
+class ExceptionStatus(models.TextChoices):
+    """A policy exception: REQUESTED until every approval its model's tier needs is in."""
+
+    REQUESTED = "REQUESTED"
+    ACTIVE = "ACTIVE"
+    EXPIRED = "EXPIRED"
+    REJECTED = "REJECTED"
+    REVOKED = "REVOKED"
+
+
+class ViolationStatus(models.TextChoices):
+    OPEN = "OPEN"
+    RESOLVED = "RESOLVED"
+
+
+class MonitoringTrigger(models.TextChoices):
+    """Why a continuous-monitoring sweep ran."""
+
+    SCHEDULE = "SCHEDULE"
+    ENHANCED = "ENHANCED"
+    POLICY_CHANGE = "POLICY_CHANGE"
+    SCAN_RESULT = "SCAN_RESULT"
+    EXCEPTION = "EXCEPTION"
+    MANUAL = "MANUAL"

@@ -17,9 +17,10 @@ from datetime import date, datetime, timedelta
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from governance.access import authorize
-from governance.actions import domain_action
-from governance.choices import Action, Environment
+from core.access import authorize
+from core.choices import Action
+from core.domain import domain_action
+from governance.choices import Environment
 from policies.choices import PolicyStatus, Severity
 from policies.models import ComplianceSnapshot, MonitoringRun, Policy, PolicyException, Violation
 from policies.monitoring import MONITORED_STATES, VIOLATING

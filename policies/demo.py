@@ -18,9 +18,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from governance.choices import MonitoringTrigger
-from policies import compliance, exceptions, monitoring
+from policies import compliance, monitoring, waivers
 from policies import services as services_policies
+from policies.choices import MonitoringTrigger
 from policies.documents import validate_document
 from policies.models import ComplianceSnapshot, Policy, PolicyException
 from registry import services
@@ -91,7 +91,7 @@ def seed_monitoring_demo(users: dict) -> dict[str, int]:
     compliance.take_snapshot(_day(4))
 
     # Its owner asks for an exception while the base image is rebuilt; MRC and Security approve.
-    exception = exceptions.request_exception(
+    exception = waivers.request_exception(
         actor=users["owner2"],
         policy=policy,
         version=churn,
@@ -103,10 +103,10 @@ def seed_monitoring_demo(users: dict) -> dict[str, int]:
         duration_days=5,
         monitoring_plan="Daily re-scan; gateway logs reviewed by the SOC every morning.",
     )
-    exceptions.approve_exception(
+    waivers.approve_exception(
         exception, actor=users["mrc"], comments="Acceptable with the gateway mitigation."
     )
-    exceptions.approve_exception(
+    waivers.approve_exception(
         exception, actor=users["security"], comments="WAF rule verified in staging."
     )
     monitoring.sweep(versions=[churn.pk], trigger=MonitoringTrigger.EXCEPTION)
@@ -122,7 +122,7 @@ def seed_monitoring_demo(users: dict) -> dict[str, int]:
 
     created = 1
     if fraud_next is not None and policy.allow_exceptions:
-        exceptions.request_exception(
+        waivers.request_exception(
             actor=users["owner"],
             policy=policy,
             version=fraud_next,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from governance.api.serializers import MAX_TEXT, StrictInputSerializer
+from core.api.fields import MAX_TEXT, StrictInputSerializer
 from governance.choices import Environment
 from policies.choices import Enforcement, PolicyStatus, PolicyType, Severity
 from policies.conditions import ConditionError, compile_condition

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from governance.api.serializers import MAX_TEXT
+from core.api.fields import MAX_TEXT
 from policies.durations import MAX_DAYS
 from policies.models import Policy
 

@@ -9,6 +9,7 @@ from django.db.models import Max, QuerySet
 
 from audit.choices import EventType
 from audit.services import record_event
+from evaluations.selectors import latest_runs_for
 from policies.choices import Enforcement
 from policies.conditions import (
     ConditionError,
@@ -144,7 +145,6 @@ def evaluation_documents_for(version_ids: list[int]) -> dict[int, dict[str, dict
     A version without finished runs maps to an empty map, so a rule that reads `evaluations`
     fails and says what is missing.
     """
-    from evaluations.selectors import latest_runs_for  # evaluations build on policies
 
     return latest_runs_for(version_ids)
 

@@ -5,9 +5,18 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from governance.choices import ExceptionStatus, MonitoringTrigger, Role, ViolationStatus
-from governance.visibility import VisibleQuerySet
-from policies.choices import Enforcement, EvaluationTrigger, PolicyStatus, PolicyType, Severity
+from core.choices import Role
+from core.visibility import VisibleQuerySet
+from policies.choices import (
+    Enforcement,
+    EvaluationTrigger,
+    ExceptionStatus,
+    MonitoringTrigger,
+    PolicyStatus,
+    PolicyType,
+    Severity,
+    ViolationStatus,
+)
 from registry.models import ModelVersion
 
 

@@ -43,17 +43,17 @@ from django_q.tasks import async_task
 
 from audit.choices import AuditAction, EventType
 from audit.services import SYSTEM_USER, NewEvent, record_events
+from core.choices import Role
 from governance import webhooks
-from governance.choices import (
-    Environment,
-    MonitoringTrigger,
-    NotificationKind,
-    Role,
-    ViolationStatus,
-    WebhookEvent,
-)
+from governance.choices import Environment, NotificationKind, WebhookEvent
 from governance.notifications import Alert, absolute, notify, notify_many, users_with_role
-from policies.choices import Enforcement, EvaluationTrigger, PolicyStatus
+from policies.choices import (
+    Enforcement,
+    EvaluationTrigger,
+    MonitoringTrigger,
+    PolicyStatus,
+    ViolationStatus,
+)
 from policies.condition_context import ROOT_NAMES
 from policies.conditions import (
     ConditionError,
@@ -574,10 +574,10 @@ def run_sweep(
         if policy is None:
             return {"skipped": "policy gone"}
     result = sweep(policy=policy, versions=version_ids, trigger=trigger)
-    return _summary(result)
+    return summary(result)
 
 
-def _summary(result: SweepResult) -> dict:
+def summary(result: SweepResult) -> dict:
     return {
         "versions": result.run.versions,
         "pairs": result.run.pairs,
@@ -587,22 +587,13 @@ def _summary(result: SweepResult) -> dict:
     }
 
 
-def scheduled_sweep() -> dict:
-    """Scheduled (every 15 minutes): the whole fleet, then today's compliance snapshot."""
-    from policies.compliance import take_snapshot
-
-    result = sweep(trigger=MonitoringTrigger.SCHEDULE)
-    take_snapshot()
-    return _summary(result)
-
-
 def enhanced_sweep() -> dict:
     """Scheduled (every 5 minutes): enhanced monitoring of the versions under an exception in
     force; every result is kept, for the exception's page."""
     ids = list(PolicyException.objects.in_force().values_list("version_id", flat=True).distinct())
     if not ids:
         return {"versions": 0}
-    return _summary(sweep(versions=ids, trigger=MonitoringTrigger.ENHANCED, store_all=True))
+    return summary(sweep(versions=ids, trigger=MonitoringTrigger.ENHANCED, store_all=True))
 
 
 def policy_changed(policy: Policy) -> None:
@@ -611,8 +602,13 @@ def policy_changed(policy: Policy) -> None:
     queue_sweep(policy_id=policy.pk, trigger=MonitoringTrigger.POLICY_CHANGE)
 
 
+def on_artifact_changed(sender, *, artifact: Artifact, changes: dict, **kwargs) -> None:
+    """Receiver of registry.signals.artifact_changed (connected in PoliciesConfig.ready)."""
+    scan_result_recorded(artifact, changes)
+
+
 def scan_result_recorded(artifact: Artifact, changes: dict) -> None:
-    """Hook for registry.services.update_artifact: a monitored version's artifact got a new
+    """Sent on by registry.services.update_artifact: a monitored version's artifact got a new
     scan result. Re-check the version at once (after commit); a scan turning FAILED is a
     security issue: the owner, MRC and Security Architects are alerted (and webhooks)."""
     if not {"scan_status", "scanned_at", "scan_findings"} & set(changes):

@@ -13,11 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from core.admin import ReadOnlyAdminMixin
+from core.errors import Invalid
 from governance import webhooks
-from governance.admin_history import HistoryAdmin
-from governance.admin_readonly import ReadOnlyAdminMixin
+from core.admin_history import HistoryAdmin
 from governance.choices import DeliveryStatus, WebhookEvent
-from governance.errors import Invalid
 from governance.models import Webhook, WebhookDelivery
 from policies.models import ComplianceSnapshot, MonitoringRun, PolicyException, Violation
 

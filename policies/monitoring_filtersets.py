@@ -2,9 +2,8 @@
 
 import django_filters
 
-from governance.choices import ExceptionStatus, ViolationStatus
-from governance.filters import IdFilter
-from policies.choices import Severity
+from core.filters import IdFilter
+from policies.choices import ExceptionStatus, Severity, ViolationStatus
 from policies.models import PolicyException, Violation
 
 

@@ -10,9 +10,9 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from governance import charts
-from governance.errors import DomainError, Invalid
-from policies import exceptions
+from core import charts
+from core.errors import DomainError, Invalid
+from policies import waivers
 from policies.choices import Severity
 from policies.compliance import (
     DEFINITION,
@@ -57,7 +57,7 @@ def exception_request(request, version_pk: int):
     form = ExceptionRequestForm(request.POST or None, version=version, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            created = exceptions.request_exception(
+            created = waivers.request_exception(
                 actor=request.user, version=version, **form.cleaned_data
             )
         except Invalid as error:
@@ -75,14 +75,14 @@ def exception_request(request, version_pk: int):
 def exception_detail(request, pk: int):
     exception = get_object_or_404(_exceptions(request.user), pk=pk)
     checks = exception_checks(exception, user=request.user)
-    given = exceptions.approved_roles(exception)
+    given = waivers.approved_roles(exception)
     return render(
         request,
         "policies/exception_detail.html",
         {
             "exception": exception,
-            "roles": [(role, role in given) for role in exceptions.required_roles(exception)],
-            "actions": exceptions.available_actions(exception, request.user),
+            "roles": [(role, role in given) for role in waivers.required_roles(exception)],
+            "actions": waivers.available_actions(exception, request.user),
             "checks": Paginator(checks, PAGE_SIZE).get_page(request.GET.get("page")),
             "violations": exception_violations(exception, user=request.user)[:50],
             "form": ExceptionDecisionForm(),
@@ -94,7 +94,7 @@ def exception_detail(request, pk: int):
 @login_required
 def exception_decide(request, pk: int, decision: str):
     exception = get_object_or_404(_exceptions(request.user), pk=pk)
-    service = exceptions.DECISIONS.get(decision)
+    service = waivers.DECISIONS.get(decision)
     form = ExceptionDecisionForm(request.POST)
     if service is None or not form.is_valid():
         messages.error(request, "That decision is not known or its comments are too long.")

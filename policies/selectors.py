@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from governance.access import authorize
-from governance.actions import domain_action
-from governance.choices import Action
+from core.access import authorize
+from core.choices import Action
+from core.domain import domain_action
 from policies.choices import EvaluationTrigger, PolicyStatus
 from policies.models import Policy, PolicyEvaluation, PolicyException, Violation
 from registry.models import ModelVersion

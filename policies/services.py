@@ -15,16 +15,16 @@ from django.db import transaction
 
 from audit.choices import EventType
 from audit.services import record_event
-from governance.access import authorize
-from governance.actions import domain_action
-from governance.choices import Action, MonitoringTrigger
-from governance.errors import Invalid
+from core.access import authorize
+from core.choices import Action
+from core.domain import domain_action
+from core.errors import Invalid
 from policies import monitoring
-from policies.choices import PolicyStatus
+from policies.choices import MonitoringTrigger, PolicyStatus
 from policies.documents import to_document, to_fields
-from policies.exceptions import end_for_retired_policy
 from policies.models import Policy
 from policies.monitoring import policy_changed
+from policies.waivers import end_for_retired_policy
 
 
 def _record(action: str, policy: Policy, actor, changes: dict | None = None) -> None:

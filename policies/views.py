@@ -9,9 +9,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 
-from governance.access import is_allowed
-from governance.choices import Action
-from governance.errors import DomainError
+from core.access import is_allowed
+from core.choices import Action
+from core.errors import DomainError
 from policies import services
 from policies.documents import to_document, to_fields
 from policies.filtersets import PolicyFilterSet

@@ -8,11 +8,11 @@ from django.contrib import admin, messages
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 
+from core.admin import ReadOnlyAdminMixin
+from core.errors import DomainError
 from governance import promotion
-from governance.admin_history import HistoryAdmin
-from governance.admin_readonly import ReadOnlyAdminMixin
+from core.admin_history import HistoryAdmin
 from governance.dashboard import pending_reviews
-from governance.errors import DomainError
 from governance.forms import DecisionForm
 from registry.models import Artifact, ModelVersion, RegisteredModel
 

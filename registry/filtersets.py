@@ -3,7 +3,7 @@
 import django_filters
 from django.db.models import Q
 
-from governance.filters import IdFilter
+from core.filters import IdFilter
 from registry.choices import RiskTier, VersionState
 from registry.models import ModelVersion, RegisteredModel
 

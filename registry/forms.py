@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.core.validators import RegexValidator
 
-from governance.api.serializers import MAX_TAG_KEY, MAX_TAG_VALUE, MAX_TAGS, MAX_TEXT
+from core.api.fields import MAX_TAG_KEY, MAX_TAG_VALUE, MAX_TAGS, MAX_TEXT
 from registry.api.serializers import SHA256_PATTERN, URI_PATTERN, VERSION_PATTERN
 from registry.choices import RISK_FACTOR_LEVELS, RISK_FACTORS, RiskTier, ScanStatus
 

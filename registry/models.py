@@ -6,7 +6,7 @@ from django.db.models.functions import Lower
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
 
-from governance.visibility import VisibleQuerySet
+from core.visibility import VisibleQuerySet
 from registry.choices import EDITABLE_STATES, RiskTier, ScanStatus, VersionState
 
 S = VersionState

@@ -11,14 +11,14 @@ from guardian.shortcuts import assign_perm
 
 from audit.choices import AuditAction, EventType
 from audit.services import record_event
-from governance.access import authorize
-from governance.actions import domain_action
-from governance.choices import Action
-from governance.errors import Invalid, InvalidState
-from policies.monitoring import scan_result_recorded
+from core.access import authorize
+from core.choices import Action
+from core.domain import domain_action
+from core.errors import Invalid, InvalidState
 from registry.choices import EDITABLE_STATES
 from registry.models import Artifact, ModelVersion, RegisteredModel
 from registry.risk import TierDecision, derive_tier, stated_tier
+from registry.signals import artifact_changed
 
 OWNER_OBJECT_PERMISSIONS = ("registry.view_registeredmodel", "registry.change_registeredmodel")
 ARTIFACT_IDENTITY_FIELDS = ("name", "type", "uri", "sha256")
@@ -26,7 +26,7 @@ SCAN_FIELDS = ("scan_status", "scan_scanner", "scan_findings", "scanned_at")
 
 
 def grant_owner_permissions(model: RegisteredModel, user) -> None:
-    """The object permissions that make `user` this model's owner (see governance.access)."""
+    """The object permissions that make `user` this model's owner (see core.access)."""
     for permission in OWNER_OBJECT_PERMISSIONS:
         assign_perm(permission, user, model)
 
@@ -322,5 +322,5 @@ def update_artifact(
         version_id=version.pk,
         details={"artifact": artifact.pk, "changes": changes},
     )
-    scan_result_recorded(artifact, changes)
+    artifact_changed.send(sender=Artifact, artifact=artifact, changes=changes)
     return artifact

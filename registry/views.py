@@ -10,10 +10,10 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
-from evaluations.selectors import version_panel
-from governance.access import is_allowed
-from governance.choices import Action
-from governance.errors import Invalid
+from core.access import is_allowed
+from core.choices import Action
+from core.errors import Invalid
+from evaluations.panels import version_panel
 from governance.selectors import version_workflow
 from registry import services
 from registry.choices import RISK_FACTORS

@@ -5,7 +5,7 @@ from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
-from governance.choices import Role
+from core.choices import Role
 from tests.factories import RegisteredModelFactory, UserFactory
 
 

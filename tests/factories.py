@@ -8,21 +8,25 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from core.choices import Role
+from core.roles import set_roles
 from evaluations.choices import DatasetFormat, RunStatus, Suite
 from evaluations.models import EvaluationRun
 from governance.choices import (
     Decision,
     Environment,
-    ExceptionStatus,
     NotificationKind,
     PromotionAction,
-    Role,
     TierChangeStatus,
-    ViolationStatus,
 )
 from governance.models import Approval, Notification, RiskTierChangeRequest, StateTransition
-from governance.roles import set_roles
-from policies.choices import Enforcement, EvaluationTrigger, Severity
+from policies.choices import (
+    Enforcement,
+    EvaluationTrigger,
+    ExceptionStatus,
+    Severity,
+    ViolationStatus,
+)
 from policies.models import Policy, PolicyEvaluation, PolicyException, Violation
 from registry.choices import RiskTier, ScanStatus, VersionState
 from registry.models import Artifact, ModelVersion, RegisteredModel

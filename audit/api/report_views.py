@@ -18,7 +18,7 @@ from audit.filtersets import AuditEventFilterSet
 from audit.models import Report, ReportStatus
 from audit.reports import services as report_services
 from audit.selectors import audit_events, export_audit_events
-from governance.api.serializers import StrictInputSerializer
+from core.api.fields import StrictInputSerializer
 from governance.api.workflow_views import visible_version
 
 

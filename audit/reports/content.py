@@ -27,12 +27,13 @@ from audit.reports.portfolio import (
     approvals_between,
     production_approvals_before,
 )
-from governance import charts
+from core import charts
 from governance.choices import MRC_CHECKLIST, Decision
 from governance.models import RiskTierChangeRequest
 from governance.routing import REVIEW_STATES, production_roles
 from policies.models import Policy
 from registry.choices import RISK_FACTORS, VersionState
+from registry.models import Artifact
 
 TIER_COLORS = {"LOW": "#009E73", "MEDIUM": "#E69F00", "HIGH": "#D55E00"}
 STATUS_LABEL = {
@@ -642,7 +643,6 @@ def recommendations(portfolio: Portfolio, snap: dict, failures: dict) -> dict:
         clear.append("every model's tier is derived from a risk assessment")
 
     # 6. Artifacts of deployed versions whose security scan did not pass (current scans).
-    from registry.models import Artifact
 
     deployed_ids = [v for v, (_m, _l, s) in versions.items() if s in DEPLOYED]
     bad_scans = list(

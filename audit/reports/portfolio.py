@@ -29,6 +29,7 @@ from django.contrib.auth import get_user_model
 
 from governance.choices import Decision
 from governance.models import Approval, StateTransition
+from governance.routing import REVIEW_STATES
 from policies.choices import Enforcement, PolicyStatus
 from policies.compliance import ComplianceScore, compliance_score
 from policies.models import Policy, PolicyEvaluation
@@ -399,7 +400,6 @@ class Portfolio:
     def stage_durations(self, start: datetime, end: datetime) -> dict[str, list[tuple]]:
         """Hours spent in each review stage by the stays that ended in [start, end):
         stage -> [(hours, outcome state)]."""
-        from governance.routing import REVIEW_STATES
 
         durations: dict[str, list[tuple]] = defaultdict(list)
         previous = None

@@ -34,10 +34,10 @@ from audit.services import (
     verify_chain,
 )
 from audit.signing import ALGORITHM
-from governance.access import authorize
-from governance.actions import domain_action
-from governance.choices import Action
-from governance.errors import InvalidState, NotFound
+from core.access import authorize
+from core.choices import Action
+from core.domain import domain_action
+from core.errors import InvalidState, NotFound
 
 logger = logging.getLogger(__name__)
 

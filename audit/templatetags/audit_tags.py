@@ -1,7 +1,7 @@
 from django import template
 
-from governance.access import is_allowed
-from governance.choices import Action
+from core.access import is_allowed
+from core.choices import Action
 
 register = template.Library()
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.fields import StrictInputSerializer, UsernameField
 from evaluations.choices import RunStatus, Suite
 from evaluations.models import EvaluationRun
 from evaluations.uploads import MAX_NAMED_COLUMNS, MAX_THRESHOLDS_TEXT
-from governance.api.serializers import StrictInputSerializer, UsernameField
 
 # ---- output -------------------------------------------------------------------------------
 

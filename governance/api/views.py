@@ -8,9 +8,9 @@ from rest_framework.views import APIView
 
 from audit.choices import AuditAction, EventType
 from audit.services import record_event
-from governance.api.serializers import StrictInputSerializer
+from core.api.fields import StrictInputSerializer
+from core.roles import roles_of
 from governance.lockout import LockedOut, is_locked_out
-from governance.roles import roles_of
 
 
 class TokenInput(StrictInputSerializer):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from governance.api.serializers import MAX_TEXT, StrictInputSerializer, UsernameField
+from core.api.fields import MAX_TEXT, StrictInputSerializer, UsernameField
 from governance.choices import MRC_CHECKLIST
 from governance.models import Approval, Notification, RiskTierChangeRequest, StateTransition
 from governance.tier_changes import required_roles

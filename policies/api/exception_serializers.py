@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from governance.api.serializers import MAX_TEXT, StrictInputSerializer, UsernameField
+from core.api.fields import MAX_TEXT, StrictInputSerializer, UsernameField
 from policies.durations import MAX_DAYS
-from policies.exceptions import required_roles
 from policies.models import ExceptionApproval, PolicyException, Violation
+from policies.waivers import required_roles
 
 
 class StrictIntegerField(serializers.IntegerField):

@@ -9,8 +9,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from governance.errors import Invalid
-from policies import exceptions
+from core.errors import Invalid
+from policies import waivers
 from policies.api.exception_serializers import (
     DecisionInput,
     ExceptionOutput,
@@ -74,14 +74,14 @@ class ExceptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         policy = Policy.objects.filter(policy_id=data.pop("policy")).first()
         if policy is None:
             raise Invalid("no policy with this policyId", field="policy")
-        created = exceptions.request_exception(
+        created = waivers.request_exception(
             actor=request.user, policy=policy, version=version, **data
         )
         return self._answer(created, status.HTTP_201_CREATED)
 
     def _decide(self, request, name: str):
         data = validated(DecisionInput, request)
-        decided = exceptions.DECISIONS[name](self.get_object(), actor=request.user, **data)
+        decided = waivers.DECISIONS[name](self.get_object(), actor=request.user, **data)
         return self._answer(decided)
 
     @extend_schema(request=DecisionInput, responses=DECISION_RESPONSES)

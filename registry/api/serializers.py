@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from governance.api.serializers import (
+from core.api.fields import (
     MAX_TEXT,
     DocumentationField,
     StrictInputSerializer,

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from audit.choices import AuditAction, EventType
 from audit.models import AuditEvent
 from audit.services import verify_chain
-from governance.choices import Action, Role
+from core.choices import Action, Role
 from registry.models import Artifact, ModelVersion, RegisteredModel
 from tests.factories import ModelVersionFactory
 

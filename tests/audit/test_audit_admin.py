@@ -13,7 +13,7 @@ from audit.choices import AuditAction, EventType
 from audit.exports import COLUMNS
 from audit.models import AuditEvent
 from audit.services import record_event, verify_chain
-from governance.choices import Role
+from core.choices import Role
 
 pytestmark = pytest.mark.django_db
 

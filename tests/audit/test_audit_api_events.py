@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from audit.choices import AuditAction, EventType
 from audit.models import AuditEvent
 from audit.services import record_event, verify_chain
-from governance.choices import Role
+from core.choices import Role
 
 pytestmark = pytest.mark.django_db
 

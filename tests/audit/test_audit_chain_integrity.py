@@ -28,7 +28,7 @@ from audit.models import (
     chain_hash,
 )
 from audit.services import chain_head, record_event, verify_chain
-from governance.choices import Role
+from core.choices import Role
 
 pytestmark = pytest.mark.django_db
 

@@ -41,7 +41,7 @@ from audit.services import (
     scheduled_checkpoint,
     verify_chain,
 )
-from governance.choices import Role
+from core.choices import Role
 from tests.audit.keys import new_key_pem
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,7 @@ from audit.choices import AuditAction, EventType
 from audit.context import session_fingerprint
 from audit.models import AuditEvent
 from audit.services import record_event
-from governance.choices import Role
+from core.choices import Role
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from audit.context import session_fingerprint
 from audit.exports import COLUMNS, event_document
 from audit.models import AuditEvent
 from audit.services import record_event, verify_chain
-from governance.choices import Role
+from core.choices import Role
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
-from governance.choices import Role
+from core.choices import Role
 from registry import services
 from registry.models import Artifact, ModelVersion, RegisteredModel
 

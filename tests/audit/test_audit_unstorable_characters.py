@@ -15,7 +15,7 @@ from audit.choices import AuditAction, EventType
 from audit.context import RequestContext, bound
 from audit.models import AuditEvent
 from audit.services import REPLACEMENT, record_event, verify_chain
-from governance.choices import Role
+from core.choices import Role
 
 pytestmark = pytest.mark.django_db
 

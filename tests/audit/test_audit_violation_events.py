@@ -12,7 +12,7 @@ from django.utils import timezone
 from audit.choices import AuditAction, EventType
 from audit.models import AuditEvent
 from audit.services import verify_chain
-from governance.choices import Role
+from core.choices import Role
 from policies import monitoring
 from policies.models import Policy, Violation
 from registry.models import ModelVersion

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from audit.exports import csv_lines, jsonl_lines
 from audit.models import AuditChainHead, AuditEvent, chain_hash, event_content
-from governance.choices import Role
+from core.choices import Role
 
 pytestmark = pytest.mark.django_db
 

@@ -19,8 +19,8 @@ from audit.evidence import CHECKPOINT_FILE, MANIFEST, SUMMARY, export_evidence_b
 from audit.evidence_verify import verify_bundle
 from audit.models import AuditCheckpoint, AuditEvent
 from audit.services import chain_head
+from core.choices import Role
 from governance import promotion
-from governance.choices import Role
 from policies.documents import to_document, validate_document
 from policies.models import Policy
 from policies.services import load_documents

@@ -19,7 +19,7 @@ from audit import checkpoints, signing
 from audit.models import AuditCheckpoint, AuditEvent, Report
 from audit.reports import services
 from audit.reports.periods import PeriodError, last_complete_period, parse_period
-from governance.choices import Role
+from core.choices import Role
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,8 @@ from pypdf import PdfReader
 from audit.models import Report
 from audit.reports import services
 from audit.reports.periods import month_start
+from core.choices import Role
 from governance import promotion, tier_changes
-from governance.choices import Role
 from governance.models import Approval, StateTransition
 from policies.documents import validate_document
 from policies.models import Policy, PolicyEvaluation

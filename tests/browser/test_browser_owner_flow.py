@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from governance.choices import Role
+from core.choices import Role
 from registry import services
 from registry.choices import RISK_FACTORS
 from registry.models import RegisteredModel

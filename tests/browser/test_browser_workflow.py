@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from governance.choices import Role
+from core.choices import Role
 from registry import services
 from tests.factories import PASSWORD, UserFactory
 

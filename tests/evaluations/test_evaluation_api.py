@@ -17,10 +17,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
+from core.choices import Role
 from evaluations.choices import RunStatus
 from evaluations.metrics import GUIDE_THRESHOLDS, TIER_THRESHOLDS
 from evaluations.models import EvaluationRun
-from governance.choices import Role
 from registry.choices import RiskTier
 from tests.factories import ModelVersionFactory, RegisteredModelFactory
 

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.choices import Role
 from evaluations import tasks
 from evaluations.choices import RunStatus
 from evaluations.models import EvaluationRun
-from governance.choices import Role
 from tests.factories import PASSWORD, ModelVersionFactory, RegisteredModelFactory, UserFactory
 
 CHROMIUM = Path("/usr/bin/chromium")

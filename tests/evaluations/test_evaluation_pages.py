@@ -10,12 +10,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 
+from core.choices import Role
 from evaluations import services, tasks
 from evaluations.charts import run_charts, suite_charts
 from evaluations.choices import RunStatus
 from evaluations.models import EvaluationRun
-from evaluations.selectors import version_panel
-from governance.choices import Role
+from evaluations.panels import version_panel
 from tests.factories import ModelVersionFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,12 +13,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connections, transaction
 
 from audit.models import AuditEvent
+from core.choices import Role
 from evaluations import services, tasks
 from evaluations.choices import RunStatus
 from evaluations.models import EvaluationRun
 from evaluations.selectors import latest_runs_for
 from governance import promotion
-from governance.choices import Role
 from registry.models import ModelVersion
 from tests.evaluations.test_evaluation_worker import csv_of, make_frame
 from tests.factories import ModelVersionFactory, RegisteredModelFactory, UserFactory

@@ -4,7 +4,7 @@ import pytest
 from django.core import mail
 
 from audit.models import AuditEvent
-from governance.choices import Role
+from core.choices import Role
 from governance.notifications import send_notification_email
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory
 

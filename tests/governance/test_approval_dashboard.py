@@ -1,6 +1,6 @@
 import pytest
 
-from governance.choices import Role
+from core.choices import Role
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory
 
 pytestmark = pytest.mark.django_db

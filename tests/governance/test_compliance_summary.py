@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from governance.choices import Role
+from core.choices import Role
 from policies import compliance, monitoring
 from policies.models import ComplianceSnapshot, Policy
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory

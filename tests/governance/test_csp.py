@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from governance.choices import Role
+from core.choices import Role
 from governance.demo import seed_demo
 from tests.factories import PASSWORD
 

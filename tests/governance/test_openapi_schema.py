@@ -34,11 +34,11 @@ from schemathesis.specs.openapi.checks import (
 
 from audit.api import report_views
 from audit.api import serializers as audit_serializers
+from core.api.exception_handler import exception_handler
+from core.choices import Role
+from core.errors import Forbidden, Invalid, InvalidState, NotFound
 from evaluations.api import serializers as evaluation_serializers
 from governance.api import workflow_serializers
-from governance.api.exceptions import exception_handler
-from governance.choices import Role
-from governance.errors import Forbidden, Invalid, InvalidState, NotFound
 from policies.api import exception_serializers
 from policies.api import serializers as policy_serializers
 from registry.api import serializers as registry_serializers

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from audit.choices import EventType
 from audit.models import AuditEvent
 from audit.services import record_event
-from governance.choices import Role
+from core.choices import Role
 from registry.models import Artifact, ModelVersion, RegisteredModel
 from tests.factories import (
     PASSWORD,

@@ -3,7 +3,7 @@
 import pytest
 
 from audit.models import AuditEvent
-from governance.choices import Role
+from core.choices import Role
 from governance.models import Approval, Notification, StateTransition
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory
 

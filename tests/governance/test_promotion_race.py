@@ -5,9 +5,9 @@ import threading
 import pytest
 from django.db import connections
 
+from core.choices import Role
+from core.errors import InvalidState
 from governance import promotion
-from governance.choices import Role
-from governance.errors import InvalidState
 from governance.models import StateTransition
 from registry.models import ModelVersion
 from tests.factories import ModelVersionFactory, RegisteredModelFactory, UserFactory

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 import config.settings as project_settings
 from audit.models import AuditEvent
 from config.settings import _throttle_rate
-from governance.choices import Role
+from core.choices import Role
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db

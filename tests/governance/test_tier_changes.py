@@ -1,7 +1,7 @@
 import pytest
 
 from audit.models import AuditEvent
-from governance.choices import Role
+from core.choices import Role
 from tests.factories import ModelVersionFactory, RegisteredModelFactory
 
 pytestmark = pytest.mark.django_db

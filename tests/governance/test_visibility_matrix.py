@@ -39,11 +39,11 @@ from rest_framework.test import APIClient
 from audit.choices import AuditAction, EventType
 from audit.models import Report, ReportKind, ReportStatus
 from audit.services import record_event
+from core.access import RULES, is_allowed
+from core.choices import Role
+from core.visibility import VisibleQuerySet
 from governance import dashboard
-from governance.access import RULES, is_allowed
-from governance.choices import Role
 from governance.models import Notification, StateTransition
-from governance.visibility import VisibleQuerySet
 from policies.impact import impact
 from policies.models import ExceptionApproval, Policy
 from registry.choices import RiskTier, VersionState

@@ -13,8 +13,9 @@ import pytest
 from django.utils import timezone
 from django_q.conf import Conf
 
+from core.choices import Role
 from governance import webhooks
-from governance.choices import NotificationKind, Role, WebhookEvent
+from governance.choices import NotificationKind, WebhookEvent
 from governance.models import Webhook, WebhookDelivery
 from governance.notifications import notify
 

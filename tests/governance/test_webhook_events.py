@@ -12,10 +12,11 @@ import pytest
 # this module's admin tests do not depend on that line.
 import policies.monitoring_admin  # noqa: F401
 from audit.models import AuditEvent
-from governance.choices import NotificationKind, Role, WebhookEvent
+from core.choices import Role
+from governance.choices import NotificationKind, WebhookEvent
 from governance.models import Webhook, WebhookDelivery
 from governance.notifications import notify
-from policies import exceptions, monitoring
+from policies import monitoring, waivers
 from policies.models import Policy
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory
 
@@ -64,7 +65,7 @@ def test_approval_requests_raise_approval_requested(api, users, listener, policy
     assert review["data"]["version"]["model"]["name"] == model.name
     assert review["data"]["url"].endswith(f"/versions/{version.pk}/")
 
-    exceptions.request_exception(
+    waivers.request_exception(
         actor=owner,
         policy=policy,
         version=version,
@@ -96,7 +97,7 @@ def test_violations_expiry_and_failures(users, listener, policy):
     assert data["version"]["id"] == version.pk
     assert data["version"]["model"]["owner"] == owner.username
 
-    exception = exceptions.request_exception(
+    exception = waivers.request_exception(
         actor=owner,
         policy=policy,
         version=version,
@@ -106,15 +107,15 @@ def test_violations_expiry_and_failures(users, listener, policy):
         duration_days=2,
         monitoring_plan="p",
     )
-    exceptions.approve_exception(exception, actor=users[Role.MRC])
+    waivers.approve_exception(exception, actor=users[Role.MRC])
     exception.refresh_from_db()
     monitoring.sweep()
     [resolved] = payloads(WebhookEvent.VIOLATION_RESOLVED)
     assert resolved["data"]["resolution"] == f"covered by exception #{exception.pk}"
-    exceptions.remind_expiring_exceptions(now=exception.expires_at - timedelta(hours=1))
+    waivers.remind_expiring_exceptions(now=exception.expires_at - timedelta(hours=1))
     [expiring] = payloads(WebhookEvent.EXCEPTION_EXPIRING)
     assert expiring["data"]["exception"] == exception.pk
-    exceptions.expire_exceptions(now=exception.expires_at)
+    waivers.expire_exceptions(now=exception.expires_at)
     [expired] = payloads(WebhookEvent.EXCEPTION_EXPIRED)
     assert expired["data"]["policyId"] == "scan"
     assert len(payloads(WebhookEvent.VIOLATION_OPENED)) == 2  # the failure is back

@@ -19,7 +19,7 @@ from audit.models import ReportKind
 from audit.reports import content, services
 from audit.reports.periods import month_start, parse_period
 from audit.reports.portfolio import Portfolio
-from governance.choices import Role
+from core.choices import Role
 from policies import compliance, gate, monitoring
 from policies.models import Policy, PolicyException, Violation
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory

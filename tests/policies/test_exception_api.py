@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
-from governance.choices import Role
+from core.choices import Role
 from policies.gate import covering_exceptions
 from policies.models import Policy, PolicyException
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory

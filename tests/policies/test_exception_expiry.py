@@ -10,9 +10,9 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from governance.choices import Role
+from core.choices import Role
 from governance.models import Notification
-from policies import exceptions, monitoring
+from policies import monitoring, waivers
 from policies.compliance import compliance_summary
 from policies.models import Policy, PolicyEvaluation, PolicyException, Violation
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory
@@ -48,7 +48,7 @@ def version(users):
 
 
 def active_exception(users, policy, version, days=3) -> PolicyException:
-    exception = exceptions.request_exception(
+    exception = waivers.request_exception(
         actor=users[Role.MODEL_OWNER],
         policy=policy,
         version=version,
@@ -58,7 +58,7 @@ def active_exception(users, policy, version, days=3) -> PolicyException:
         duration_days=days,
         monitoring_plan="p",
     )
-    exceptions.approve_exception(exception, actor=users[Role.MRC])
+    waivers.approve_exception(exception, actor=users[Role.MRC])
     exception.refresh_from_db()
     assert exception.status == "ACTIVE"
     return exception
@@ -86,15 +86,15 @@ def test_expiry_brings_the_failure_back_with_alerts_and_on_the_dashboard(
     assert compliance_summary()["complianceScore"] == 100.0
 
     # Nothing happens before it is due.
-    assert exceptions.expire_exceptions() == []
+    assert waivers.expire_exceptions() == []
     # The reminder, once, within 48 hours of the end.
     soon = exception.expires_at - timedelta(hours=47)
-    assert exceptions.remind_expiring_exceptions(now=soon) == [exception.pk]
-    assert exceptions.remind_expiring_exceptions(now=soon) == []
+    assert waivers.remind_expiring_exceptions(now=soon) == [exception.pk]
+    assert waivers.remind_expiring_exceptions(now=soon) == []
     assert Notification.objects.filter(user=mrc, kind="EXCEPTION_EXPIRING").exists()
 
     later = exception.expires_at + timedelta(minutes=1)
-    assert exceptions.expire_exceptions(now=later) == [exception.pk]
+    assert waivers.expire_exceptions(now=later) == [exception.pk]
     exception.refresh_from_db()
     assert exception.status == "EXPIRED"
     assert AuditEvent.objects.filter(
@@ -122,12 +122,12 @@ def test_expiry_brings_the_failure_back_with_alerts_and_on_the_dashboard(
 def test_expire_is_idempotent_and_leaves_other_statuses_alone(users, policy, version):
     exception = active_exception(users, policy, version, days=1)
     now = timezone.now() + timedelta(days=2)
-    assert exceptions.expire_exceptions(now=now) == [exception.pk]
-    assert exceptions.expire_exceptions(now=now) == []
-    assert exceptions.remind_expiring_exceptions(now=now) == []
+    assert waivers.expire_exceptions(now=now) == [exception.pk]
+    assert waivers.expire_exceptions(now=now) == []
+    assert waivers.remind_expiring_exceptions(now=now) == []
 
 
 def test_weekly_review_digest_reaches_mrc(users, policy, version):
     active_exception(users, policy, version)
-    assert exceptions.review_digest() == 1
+    assert waivers.review_digest() == 1
     assert Notification.objects.filter(user=users[Role.MRC], kind="EXCEPTION_REVIEW").exists()

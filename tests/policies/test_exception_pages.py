@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from governance.choices import Role
-from policies import exceptions
+from core.choices import Role
+from policies import waivers
 from policies.models import Policy, PolicyException
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory
 
@@ -65,9 +65,9 @@ def test_request_through_the_form_then_decide_on_the_page(client, users, policy,
     assert "Urgent fix" in page and "Daily re-scan" in page
     assert 'action="/exceptions/' not in page  # the owner decides nothing
 
-    assert exceptions.awaiting_decision(owner) == []
-    assert exceptions.awaiting_decision(users[Role.MRC]) == [exception]
-    assert exceptions.awaiting_decision(users[Role.EXECUTIVE]) == []
+    assert waivers.awaiting_decision(owner) == []
+    assert waivers.awaiting_decision(users[Role.MRC]) == [exception]
+    assert waivers.awaiting_decision(users[Role.EXECUTIVE]) == []
     client.force_login(users[Role.MRC])
     page = client.get(f"/exceptions/{exception.pk}/").content.decode()
     assert f'action="/exceptions/{exception.pk}/approve/"' in page

@@ -6,9 +6,9 @@ import threading
 import pytest
 from django.db import connections
 
-from governance.choices import Role
-from governance.errors import InvalidState
-from policies import exceptions
+from core.choices import Role
+from core.errors import InvalidState
+from policies import waivers
 from policies.models import ExceptionApproval, Policy, PolicyException
 from tests.factories import ModelVersionFactory, RegisteredModelFactory, UserFactory
 
@@ -30,7 +30,7 @@ def test_two_approvals_racing_activate_once():
         allow_exceptions=True,
         max_duration="7d",
     )
-    exception = exceptions.request_exception(
+    exception = waivers.request_exception(
         actor=owner,
         policy=policy,
         version=version,
@@ -49,7 +49,7 @@ def test_two_approvals_racing_activate_once():
                 pk=exception.pk
             )
             barrier.wait()
-            exceptions.approve_exception(seen, actor=user)
+            waivers.approve_exception(seen, actor=user)
             outcomes.append("ok")
         except InvalidState as error:
             outcomes.append(f"409 {error.state}")

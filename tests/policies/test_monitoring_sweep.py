@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.conf import Conf
 
-from governance.choices import Role
+from core.choices import Role
 from governance.models import Notification
 from policies import monitoring
 from policies.models import MonitoringRun, Policy, PolicyEvaluation, Violation
@@ -99,7 +99,7 @@ def test_a_new_policy_opens_a_violation_and_a_fix_resolves_it(
         )
         monitoring.scan_result_recorded(
             artifact, {"scan_status": {"from": "FAILED", "to": "PASSED"}}
-        )  # the hook registry.services.update_artifact calls
+        )  # what registry.services.update_artifact sets off
     violation.refresh_from_db()
     assert (violation.status, violation.resolution) == ("RESOLVED", "the rule passes again")
     assert violation.resolved_at is not None

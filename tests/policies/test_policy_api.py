@@ -3,7 +3,7 @@ import copy
 import pytest
 
 from audit.models import AuditEvent
-from governance.choices import Role
+from core.choices import Role
 from policies.models import Policy, PolicyEvaluation
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory
 

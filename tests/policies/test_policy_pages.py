@@ -3,7 +3,7 @@ import json
 import pytest
 from django.core.management import call_command
 
-from governance.choices import Role
+from core.choices import Role
 from policies.models import Policy
 
 pytestmark = pytest.mark.django_db

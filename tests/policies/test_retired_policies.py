@@ -19,9 +19,9 @@ from audit.models import AuditEvent, ReportKind
 from audit.reports import content
 from audit.reports.periods import parse_period
 from audit.reports.portfolio import Portfolio
-from governance.choices import Role
+from core.choices import Role
 from governance.models import Notification
-from policies import compliance, exceptions, monitoring, services
+from policies import compliance, monitoring, services, waivers
 from policies.documents import to_document
 from policies.models import Policy, PolicyException, Violation
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory
@@ -46,7 +46,7 @@ def make_policy(policy_id, rule) -> Policy:
 
 
 def request(users, policy, version) -> PolicyException:
-    return exceptions.request_exception(
+    return waivers.request_exception(
         actor=users[Role.MODEL_OWNER],
         policy=policy,
         version=version,
@@ -72,7 +72,7 @@ def fleet(users):
         ArtifactFactory(version=made[name], scan_status="FAILED")
     monitoring.sweep()
     active = request(users, scan, made["excepted"])
-    exceptions.approve_exception(active, actor=users[Role.MRC], comments="Accepted.")
+    waivers.approve_exception(active, actor=users[Role.MRC], comments="Accepted.")
     requested = request(users, scan, made["waiting"])
     return {"scan": scan, "docs": docs, "active": active, "requested": requested, **made}
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from governance.choices import Role
+from core.choices import Role
 from governance.users import create_or_update_user
 
 

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from governance.errors import DomainError, Invalid, InvalidState
+from core.errors import DomainError, Invalid, InvalidState
 
 
 def domain_error_body(error: DomainError) -> dict:

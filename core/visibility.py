@@ -11,7 +11,7 @@ own models).
 A queryset class names the path from its record to the registered model (`model_path`) and
 inherits `visible_to(user)`; nothing filters by owner by hand. Like NetBox's
 `RestrictedQuerySet.restrict(user, action)`, `visible_to` also takes an action of
-`governance.access.RULES`: then only the models on which that rule lets the user act are kept
+`core.access.RULES`: then only the models on which that rule lets the user act are kept
 (READ_EVALUATIONS: all visible models for the oversight roles, the owner's own for a Model
 Owner, none for SRE). The filter is always a subquery, never a list of ids, so a list costs the
 same number of queries whatever the number of permissions or rows.
@@ -27,9 +27,9 @@ from django.apps import apps
 from django.db import models
 from guardian.shortcuts import get_objects_for_user
 
-from governance.access import OWNER_PERMISSION, RULES
-from governance.choices import Role
-from governance.roles import roles_of
+from core.access import OWNER_PERMISSION, RULES
+from core.choices import Role
+from core.roles import roles_of
 
 # The registered model is the root of visibility; it is looked up by name because
 # registry.models itself builds on this module.
@@ -46,7 +46,7 @@ class Reach(enum.Enum):
 
 
 def reach(user, action: str) -> Reach:
-    """The set form of `governance.access.refusal`: `refusal(user, action, model=m)` is None
+    """The set form of `core.access.refusal`: `refusal(user, action, model=m)` is None
     exactly for the models `m` this reach covers (tested against it for every rule)."""
     if user is None or not user.is_authenticated:
         return Reach.NONE

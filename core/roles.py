@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import Group
 
-from governance.choices import READ_ALL_ROLES, STAFF_ROLES, Role
+from core.choices import READ_ALL_ROLES, STAFF_ROLES, Role
 
 _CACHE_ATTR = "_governance_roles"
 

@@ -1,4 +1,4 @@
-"""Tests for governance/charts.py (server-side SVG charts).
+"""Tests for core/charts.py (server-side SVG charts).
 
 The module is Django-free, so it is loaded straight from its file: these tests
 run with ``-p no:django`` and do not depend on what ``governance/__init__.py``
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-_PATH = Path(__file__).resolve().parents[2] / "governance" / "charts.py"
+_PATH = Path(__file__).resolve().parents[2] / "core" / "charts.py"
 _SPEC = importlib.util.spec_from_file_location("governance_charts_under_test", _PATH)
 assert _SPEC and _SPEC.loader
 charts = importlib.util.module_from_spec(_SPEC)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from governance.choices import READ_ALL_ROLES, Action, Role
-from governance.errors import Forbidden
-from governance.roles import roles_of
+from core.choices import READ_ALL_ROLES, Action, Role
+from core.errors import Forbidden
+from core.roles import roles_of
 
 OWNER_PERMISSION = "registry.change_registeredmodel"
 

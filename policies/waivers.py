@@ -25,20 +25,15 @@ from django.utils import timezone
 
 from audit.choices import EventType
 from audit.services import SYSTEM_USER, record_event
-from governance.access import authorize, is_allowed
-from governance.actions import domain_action
-from governance.choices import (
-    Action,
-    ExceptionStatus,
-    MonitoringTrigger,
-    NotificationKind,
-    Role,
-)
-from governance.errors import Forbidden, Invalid, InvalidState
+from core.access import authorize, is_allowed
+from core.choices import Action, Role
+from core.domain import domain_action
+from core.errors import Forbidden, Invalid, InvalidState
+from core.roles import roles_of
+from governance.choices import NotificationKind
 from governance.notifications import Alert, notify, notify_many, users_with_role
-from governance.roles import roles_of
 from policies import monitoring
-from policies.choices import PolicyStatus
+from policies.choices import ExceptionStatus, MonitoringTrigger, PolicyStatus
 from policies.durations import MAX_DAYS, parse_duration
 from policies.models import ExceptionApproval, Policy, PolicyException
 from registry.choices import RiskTier, VersionState

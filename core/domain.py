@@ -14,7 +14,7 @@ from django.db import transaction
 
 from audit.choices import EventType
 from audit.services import record_event
-from governance.errors import Forbidden, InvalidState
+from core.errors import Forbidden, InvalidState
 
 P = ParamSpec("P")
 R = TypeVar("R")
