@@ -39,4 +39,5 @@ test: install system-deps lint
 	$(PY) -m pytest -n $(TEST_WORKERS)
 
 bench: install
+	$(PY) manage.py audit_signing_key --create-if-missing --quiet
 	for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
