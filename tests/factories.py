@@ -8,6 +8,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from audit.models import Report, ReportKind, ReportStatus
 from core.choices import Role
 from core.roles import set_roles
 from evaluations.choices import DatasetFormat, RunStatus, Suite
@@ -18,8 +19,15 @@ from governance.choices import (
     NotificationKind,
     PromotionAction,
     TierChangeStatus,
+    WebhookEvent,
 )
-from governance.models import Approval, Notification, RiskTierChangeRequest, StateTransition
+from governance.models import (
+    Approval,
+    Notification,
+    RiskTierChangeRequest,
+    StateTransition,
+    Webhook,
+)
 from policies.choices import (
     Enforcement,
     EvaluationTrigger,
@@ -27,7 +35,13 @@ from policies.choices import (
     Severity,
     ViolationStatus,
 )
-from policies.models import Policy, PolicyEvaluation, PolicyException, Violation
+from policies.models import (
+    ExceptionApproval,
+    Policy,
+    PolicyEvaluation,
+    PolicyException,
+    Violation,
+)
 from registry.choices import RiskTier, ScanStatus, VersionState
 from registry.models import Artifact, ModelVersion, RegisteredModel
 from registry.services import grant_owner_permissions
@@ -162,6 +176,16 @@ class PolicyExceptionFactory(factory.django.DjangoModelFactory):
     )
 
 
+class ExceptionApprovalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ExceptionApproval
+
+    exception = factory.SubFactory(PolicyExceptionFactory)
+    role = Role.MRC
+    user = factory.SubFactory(UserFactory, roles=[Role.MRC])
+    comments = "Accepted for the stated duration."
+
+
 class ViolationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Violation
@@ -252,3 +276,32 @@ class NotificationFactory(factory.django.DjangoModelFactory):
         )
     )
     url = factory.LazyAttribute(lambda n: f"/versions/{n.version.pk}/" if n.version else "")
+
+
+class ReportFactory(factory.django.DjangoModelFactory):
+    """A QUEUED report's record (no PDF is written: set status and file for a finished one)."""
+
+    class Meta:
+        model = Report
+
+    kind = ReportKind.MONTHLY_COMPLIANCE
+    period = "2026-11"
+    period_start = factory.LazyFunction(
+        lambda: timezone.datetime(2026, 11, 1, tzinfo=timezone.get_current_timezone())
+    )
+    period_end = factory.LazyFunction(
+        lambda: timezone.datetime(2026, 12, 1, tzinfo=timezone.get_current_timezone())
+    )
+    status = ReportStatus.QUEUED
+    requested_by = factory.SubFactory(UserFactory, roles=[Role.MRC])
+
+
+class WebhookFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Webhook
+
+    name = factory.Sequence(lambda n: f"hook-{n}")
+    url = factory.LazyAttribute(lambda w: f"https://hooks.example.com/{w.name}")
+    events = factory.LazyFunction(lambda: [WebhookEvent.VIOLATION_OPENED.value])
+    active = True
+    created_by = factory.SubFactory(UserFactory, roles=[Role.MRC])
