@@ -18,6 +18,7 @@ from core.domain import domain_action
 from core.errors import Forbidden, InvalidState
 from core.roles import roles_of
 from evaluations.services import cancel_runs_of_retired_version
+from governance import separation
 from governance.choices import Decision, Environment, NotificationKind, PromotionAction
 from governance.models import Approval, StateTransition
 from governance.notifications import notify, users_with_role
@@ -28,7 +29,6 @@ from governance.routing import (
     next_staging_state,
     production_roles,
 )
-from governance.separation import check_deployer, check_reviewer
 from policies.choices import EvaluationTrigger
 from policies.gate import GateOutcome, evaluate_gate
 from registry.choices import VersionState
@@ -194,39 +194,35 @@ def submit_version(version: ModelVersion, *, actor, comments: str = "") -> StepR
     return StepResult(version, gate)
 
 
+def _case(version: ModelVersion) -> separation.Case:
+    """The version's review decision as the rules see it, from its approval records."""
+    approvals = Approval.objects.filter(version=version).values_list(
+        "environment", "cycle", "user_id", "role", "decision"
+    )
+    return separation.version_case(version, approvals)
+
+
 def _reviewing_role(version: ModelVersion, actor, *, approving: bool) -> tuple[str, str]:
-    """The role in which `actor` decides at the version's current stage, and the environment."""
-    held = roles_of(actor)
-    state = version.state
-    if state in STAGING_STAGES:
-        role = STAGE_ROLE[state]
-        if role not in held:
-            raise Forbidden(f"a decision in {state} needs the role {role}").about(
+    """The role in which `actor` decides at the version's current stage, and the environment;
+    then separation of duties (the role is told first: it is what most refusals are about)."""
+    if version.state not in (*STAGING_STAGES, S.PRODUCTION_REVIEW):
+        raise _wrong_state(
+            version, "approve or reject", (S.MRC_REVIEW, S.SECURITY_REVIEW, S.PRODUCTION_REVIEW)
+        )
+    case = _case(version)
+    role = separation.role_for(case, roles_of(actor), approving=approving)
+    if role is None:
+        if version.state in STAGING_STAGES:
+            raise Forbidden(f"a decision in {version.state} needs the role {case.needed[0]}").about(
                 model_id=version.model_id, version_id=version.pk
             )
-        return role, Environment.STAGING
-    if state == S.PRODUCTION_REVIEW:
-        needed = production_roles(version.model.risk_tier)
-        if approving:
-            given = set(
-                Approval.objects.filter(
-                    version=version,
-                    environment=Environment.PRODUCTION,
-                    cycle=version.review_cycle,
-                    decision=Decision.APPROVED,
-                ).values_list("role", flat=True)
-            )
-            needed = tuple(role for role in needed if role not in given)
-        for role in needed:
-            if role in held:
-                return role, Environment.PRODUCTION
+        needed = separation.open_roles(case, approving=approving)
         raise Forbidden(
             f"production review of this {version.model.risk_tier} version now needs an "
             f"approval by {' or '.join(needed) or 'nobody'}"
         ).about(model_id=version.model_id, version_id=version.pk)
-    raise _wrong_state(
-        version, "approve or reject", (S.MRC_REVIEW, S.SECURITY_REVIEW, S.PRODUCTION_REVIEW)
-    )
+    separation.check_case(case, actor, action=Action.REVIEW_VERSION, version=version)
+    return role, case.environment
 
 
 def _record_decision(
@@ -239,10 +235,6 @@ def _record_decision(
     approving: bool,
 ) -> tuple[Approval, str]:
     role, environment = _reviewing_role(version, actor, approving=approving)
-    already = Approval.objects.filter(
-        version=version, environment=environment, cycle=version.review_cycle, user=actor
-    ).exists()
-    check_reviewer(version, actor, action=Action.REVIEW_VERSION, already_decided=already)
     approval = Approval.objects.create(
         version=version,
         stage=version.state,
@@ -289,17 +281,7 @@ def approve_version(
         )
         _announce(version)
         return StepResult(version)
-    remaining = [
-        r
-        for r in production_roles(version.model.risk_tier)
-        if not Approval.objects.filter(
-            version=version,
-            environment=Environment.PRODUCTION,
-            cycle=version.review_cycle,
-            decision=Decision.APPROVED,
-            role=r,
-        ).exists()
-    ]
+    remaining = list(separation.remaining_roles(_case(version)))
     if remaining:
         record_event(
             EventType.MODEL_PROMOTION,
@@ -382,7 +364,7 @@ def deploy_version(version: ModelVersion, *, actor, comments: str = "") -> StepR
         target = "production"
     else:
         raise _wrong_state(version, "deploy", (S.APPROVED_STAGING, S.APPROVED_PRODUCTION))
-    check_deployer(version, actor, action=Action.DEPLOY_VERSION)
+    separation.check_deployer(version, actor, action=Action.DEPLOY_VERSION)
     _move(version, make, action=action, user=actor, comments=comments)
     notify(
         _people_concerned(version),
@@ -476,14 +458,7 @@ def available_actions(version: ModelVersion, user) -> list[str]:
     ):
         for name, approving in (("approve", True), ("reject", False)):
             try:
-                _role, environment = _reviewing_role(version, user, approving=approving)
-                already = Approval.objects.filter(
-                    version=version,
-                    environment=environment,
-                    cycle=version.review_cycle,
-                    user=user,
-                ).exists()
-                check_reviewer(version, user, action=name, already_decided=already)
+                _reviewing_role(version, user, approving=approving)
             except (Forbidden, InvalidState):
                 continue
             actions.append(name)
@@ -491,7 +466,7 @@ def available_actions(version: ModelVersion, user) -> list[str]:
         user, Action.DEPLOY_VERSION, model=model
     ):
         try:
-            check_deployer(version, user, action="deploy")
+            separation.check_deployer(version, user, action="deploy")
             actions.append("deploy")
         except Forbidden:
             pass

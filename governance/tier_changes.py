@@ -12,21 +12,24 @@ from django.utils import timezone
 from audit.choices import EventType
 from audit.services import record_event
 from core.access import authorize
-from core.choices import Action, Role
+from core.choices import Action
 from core.domain import domain_action
 from core.errors import Forbidden, Invalid, InvalidState
 from core.roles import roles_of
+from governance import separation
 from governance.choices import Decision, NotificationKind, TierChangeStatus
 from governance.models import RiskTierChangeRequest, TierChangeDecision
 from governance.notifications import notify, users_with_role
-from governance.separation import check_request_decider
 from registry.models import RegisteredModel
 
 
 def required_roles(request: RiskTierChangeRequest) -> tuple[str, ...]:
-    if request.touches_high:
-        return (Role.MRC, Role.SECURITY_ARCHITECT)
-    return (Role.MRC,)
+    return separation.tier_change_roles(request.touches_high)
+
+
+def _case(request: RiskTierChangeRequest) -> separation.Case:
+    decisions = request.decisions.values_list("user_id", "role", "decision")
+    return separation.tier_change_case(request, decisions)
 
 
 def _locked(request: RiskTierChangeRequest) -> RiskTierChangeRequest:
@@ -89,24 +92,15 @@ def request_tier_change(
 
 
 def _decide(request, actor, *, decision: str, comments: str) -> tuple[TierChangeDecision, str]:
-    needed = required_roles(request)
-    if decision == Decision.APPROVED:
-        given = set(
-            request.decisions.filter(decision=Decision.APPROVED).values_list("role", flat=True)
-        )
-        needed = tuple(role for role in needed if role not in given)
-    role = next((r for r in needed if r in roles_of(actor)), None)
+    case = _case(request)
+    approving = decision == Decision.APPROVED
+    role = separation.role_for(case, roles_of(actor), approving=approving)
     if role is None:
+        needed = separation.open_roles(case, approving=approving)
         raise Forbidden(f"this request now needs a decision by {' or '.join(needed)}").about(
             model_id=request.model_id
         )
-    check_request_decider(
-        request, actor, action=Action.DECIDE_TIER_CHANGE, owner_id=request.model.owner_id
-    )
-    if request.decisions.filter(user=actor).exists():
-        raise Forbidden(
-            "separation of duties: one person gives at most one decision on a request"
-        ).about(model_id=request.model_id)
+    separation.check_case(case, actor, action=Action.DECIDE_TIER_CHANGE, model_id=request.model_id)
     made = TierChangeDecision.objects.create(
         request=request, decision=decision, user=actor, role=role, comments=comments
     )
@@ -120,10 +114,7 @@ def approve_tier_change(
     authorize(actor, Action.DECIDE_TIER_CHANGE, model=request.model)
     request = _locked(request)
     _, role = _decide(request, actor, decision=Decision.APPROVED, comments=comments)
-    approved_roles = set(
-        request.decisions.filter(decision=Decision.APPROVED).values_list("role", flat=True)
-    )
-    complete = set(required_roles(request)) <= approved_roles
+    complete = not separation.remaining_roles(_case(request))
     record_event(
         EventType.RISK_TIER_CHANGE,
         "APPROVE",
