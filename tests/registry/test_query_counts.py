@@ -10,18 +10,14 @@ loads its user afresh, as in production (no role set cached on a shared user obj
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from audit.services import record_event
 from core.choices import Role
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory
+from tests.querycounts import MANY, assert_constant_queries, count_queries, token_client
 
 pytestmark = pytest.mark.django_db
 
-FEW, MANY = 2, 40
 API_CEILING = 10
 PAGE_CEILING = 12
 ARTIFACTS_PER_VERSION = 3
@@ -37,23 +33,8 @@ def readers(make_user, owner):
     }
 
 
-def _token_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
-
-
 def _measure(client, url: str, expected_rows: int) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    assert response.status_code == 200, response.content[:300]
-    body = response.json()
-    assert len(body["results"]) == expected_rows, url
-    return len(ctx.captured_queries)
-
-
-def _queries(ctx) -> str:
-    return "\n".join(q["sql"][:200] for q in ctx.captured_queries)
+    return count_queries(client, url, expected_rows)
 
 
 class Grower:
@@ -112,24 +93,20 @@ def test_api_lists_run_a_constant_number_of_queries(readers, owner, name, reader
     grower = Grower(kind, owner)
     if grower.parent is not None:
         url = url.format(parent=grower.parent.pk)
-    client = _token_client(readers[reader])
+    client = token_client(readers[reader])
 
-    grower.grow_to(FEW)
-    client.get(url)  # warm the process-wide caches (content types) before counting
-    few = _measure(client, f"{url}?pageSize=50", FEW)
-    grower.grow_to(MANY)
+    assert_constant_queries(client, f"{url}?pageSize=50", grower.grow_to, ceiling=API_CEILING)
+    # With MANY rows, a smaller page and the last page run the same count too.
     many = _measure(client, f"{url}?pageSize=50", MANY)
     small_page = _measure(client, f"{url}?pageSize=5", 5)
     last_page = _measure(client, f"{url}?pageSize=15&page=3", MANY - 30)
-
-    assert few == many == small_page == last_page, (few, many, small_page, last_page)
-    assert many <= API_CEILING, many
+    assert many == small_page == last_page, (many, small_page, last_page)
 
 
 def test_version_list_query_count_does_not_grow_with_artifacts(readers, owner):
     model = RegisteredModelFactory(owner=owner, name="artifact-heavy")
     versions = [ModelVersionFactory(model=model, version=f"3.{i}") for i in range(5)]
-    client = _token_client(readers["MRC"])
+    client = token_client(readers["MRC"])
     for version in versions:
         ArtifactFactory(version=version)
     client.get("/api/v1/versions/")  # warm the process-wide caches
@@ -137,10 +114,9 @@ def test_version_list_query_count_does_not_grow_with_artifacts(readers, owner):
     for version in versions:
         for _ in range(9):
             ArtifactFactory(version=version)
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get("/api/v1/versions/")
+    assert _measure(client, "/api/v1/versions/", 5) == one_each
+    response = client.get("/api/v1/versions/")
     assert all(len(v["artifacts"]) == 10 for v in response.json()["results"])
-    assert len(ctx.captured_queries) == one_each, _queries(ctx)
 
 
 @pytest.mark.parametrize("reader", ["MRC", "Auditor", "Model Owner"])
@@ -148,23 +124,14 @@ def test_the_models_page_runs_a_constant_number_of_queries(client, readers, owne
     grower = Grower("model", owner)
     client.force_login(readers[reader])
 
-    def measure(expected_rows: int, query: str = "") -> int:
-        with CaptureQueriesContext(connection) as ctx:
-            response = client.get(f"/models/{query}")
-        assert response.status_code == 200
-        assert len(response.context["page"].object_list) == expected_rows
-        return len(ctx.captured_queries)
-
-    grower.grow_to(FEW)
-    client.get("/models/")  # warm the process-wide caches (content types) before counting
-    few = measure(FEW)
-    grower.grow_to(MANY)
-    many = measure(25)  # the page shows 25 a page
-    second_page = measure(MANY - 25, "?page=2")
-    filtered = measure(25, "?riskTier=MEDIUM&search=m-")
-
-    assert few == many == second_page == filtered, (few, many, second_page, filtered)
-    assert many <= PAGE_CEILING, many
+    # The page shows 25 a page: with MANY models, the first page shows 25.
+    assert_constant_queries(
+        client, "/models/", grower.grow_to, rows=lambda n: min(n, 25), ceiling=PAGE_CEILING
+    )
+    many = count_queries(client, "/models/", 25)
+    second_page = count_queries(client, "/models/?page=2", MANY - 25)
+    filtered = count_queries(client, "/models/?riskTier=MEDIUM&search=m-", 25)
+    assert many == second_page == filtered, (many, second_page, filtered)
 
 
 def test_owner_list_is_not_slower_for_a_user_with_many_object_permissions(make_user, owner):
@@ -174,7 +141,7 @@ def test_owner_list_is_not_slower_for_a_user_with_many_object_permissions(make_u
         RegisteredModelFactory(owner=other, name=f"theirs-{i:02}")
     for i in range(3):
         RegisteredModelFactory(owner=owner, name=f"mine-{i:02}")
-    _token_client(owner).get("/api/v1/models/")  # warm the process-wide caches
-    mine = _measure(_token_client(owner), "/api/v1/models/", 3)
-    theirs = _measure(_token_client(other), "/api/v1/models/", 30)
+    token_client(owner).get("/api/v1/models/")  # warm the process-wide caches
+    mine = _measure(token_client(owner), "/api/v1/models/", 3)
+    theirs = _measure(token_client(other), "/api/v1/models/", 30)
     assert mine == theirs
