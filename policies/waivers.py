@@ -30,38 +30,40 @@ from core.choices import Action, Role
 from core.domain import domain_action
 from core.errors import Forbidden, Invalid, InvalidState
 from core.roles import roles_of
+from governance import separation
 from governance.choices import NotificationKind
 from governance.notifications import Alert, notify, notify_many, users_with_role
 from policies import monitoring
 from policies.choices import ExceptionStatus, MonitoringTrigger, PolicyStatus
 from policies.durations import MAX_DAYS, parse_duration
 from policies.models import ExceptionApproval, Policy, PolicyException
-from registry.choices import RiskTier, VersionState
+from registry.choices import VersionState
 from registry.models import ModelVersion
 
-TIER_ROLES: dict[str, tuple[str, ...]] = {
-    RiskTier.LOW: (Role.MRC,),
-    RiskTier.MEDIUM: (Role.MRC, Role.SECURITY_ARCHITECT),
-    RiskTier.HIGH: (Role.MRC, Role.SECURITY_ARCHITECT, Role.EXECUTIVE),
-}
 OPEN_STATUSES = (ExceptionStatus.REQUESTED, ExceptionStatus.ACTIVE)
 REMINDER_WINDOW = timedelta(hours=48)
 
 
+def _case(exception: PolicyException) -> separation.Case:
+    """The exception's decision as the rules see it (its approvals read through `.all()`, so a
+    prefetch serves a list)."""
+    approvals = [(a.user_id, a.role) for a in exception.approvals.all()]
+    return separation.exception_case(exception, approvals)
+
+
 def required_roles(exception: PolicyException) -> tuple[str, ...]:
     """The approvals the exception needs now, by its model's current tier."""
-    if not exception.policy.require_approval:
-        return ()
-    return TIER_ROLES[exception.version.model.risk_tier]
+    return separation.exception_roles(
+        exception.version.model.risk_tier, require_approval=exception.policy.require_approval
+    )
 
 
 def approved_roles(exception: PolicyException) -> set[str]:
-    return {approval.role for approval in exception.approvals.all()}
+    return set(_case(exception).given)
 
 
 def remaining_roles(exception: PolicyException) -> tuple[str, ...]:
-    given = approved_roles(exception)
-    return tuple(role for role in required_roles(exception) if role not in given)
+    return separation.remaining_roles(_case(exception))
 
 
 def max_days(policy: Policy) -> int:
@@ -241,29 +243,14 @@ def _excluded_ids(exception: PolicyException) -> set[int]:
 # ---- deciding ------------------------------------------------------------------------------
 
 
-def _separation(exception: PolicyException, actor, action: str) -> None:
-    version = exception.version
-
-    def refuse(detail: str) -> Forbidden:
-        return Forbidden(f"separation of duties: {detail}").about(
-            action=action, model_id=version.model_id, version_id=version.pk
-        )
-
-    if exception.requested_by_id == actor.pk:
-        raise refuse("nobody decides on their own request")
-    if version.model.owner_id == actor.pk:
-        raise refuse("the model's owner may not decide on an exception for it")
-    if version.submitted_by_id == actor.pk:
-        raise refuse("the person who submitted the version may not decide on its exceptions")
-    if any(approval.user_id == actor.pk for approval in exception.approvals.all()):
-        raise refuse("one person gives at most one approval on an exception")
-
-
-def _deciding_role(exception: PolicyException, actor, *, approving: bool) -> str:
-    needed = remaining_roles(exception) if approving else required_roles(exception)
-    held = roles_of(actor)
-    role = next((r for r in needed if r in held), None)
+def _deciding_role(exception: PolicyException, actor, *, action: str, approving: bool) -> str:
+    """The role in which `actor` decides now; separation of duties is told first here (an
+    exception's deciders are told who may never decide before which role is missing)."""
+    case = _case(exception)
+    separation.check_case(case, actor, action=action, version=exception.version)
+    role = separation.role_for(case, roles_of(actor), approving=approving)
     if role is None:
+        needed = separation.open_roles(case, approving=approving)
         raise Forbidden(
             f"this {exception.version.model.risk_tier} risk exception now needs "
             f"{'an approval' if approving else 'a decision'} by {' or '.join(needed) or 'nobody'}"
@@ -280,8 +267,7 @@ def approve_exception(exception: PolicyException, *, actor, comments: str = "") 
         version_id=exception.version_id,
     )
     exception = _locked(exception, allowed=(ExceptionStatus.REQUESTED,), what="approve")
-    _separation(exception, actor, Action.DECIDE_EXCEPTION)
-    role = _deciding_role(exception, actor, approving=True)
+    role = _deciding_role(exception, actor, action=Action.DECIDE_EXCEPTION, approving=True)
     ExceptionApproval.objects.create(exception=exception, role=role, user=actor, comments=comments)
     remaining = remaining_roles(exception)
     _audit(
@@ -333,8 +319,7 @@ def reject_exception(exception: PolicyException, *, actor, comments: str = "") -
         version_id=exception.version_id,
     )
     exception = _locked(exception, allowed=(ExceptionStatus.REQUESTED,), what="reject")
-    _separation(exception, actor, Action.DECIDE_EXCEPTION)
-    role = _deciding_role(exception, actor, approving=False)
+    role = _deciding_role(exception, actor, action=Action.DECIDE_EXCEPTION, approving=False)
     now = timezone.now()
     exception.status = ExceptionStatus.REJECTED
     exception.decided_at = exception.ended_at = now
@@ -440,8 +425,7 @@ def available_actions(exception: PolicyException, user) -> list[str]:
     ):
         for name, approving in (("approve", True), ("reject", False)):
             try:
-                _separation(exception, user, name)
-                _deciding_role(exception, user, approving=approving)
+                _deciding_role(exception, user, action=name, approving=approving)
             except Forbidden:
                 continue
             actions.append(name)
