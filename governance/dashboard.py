@@ -11,51 +11,44 @@ import numpy as np
 from django.db.models import Count, Q
 
 from core.roles import roles_of
-from governance.choices import Decision, Environment
+from governance import separation
+from governance.choices import Decision
 from governance.models import Approval, StateTransition
-from governance.routing import REVIEW_STATES, STAGE_ROLE, production_roles
+from governance.routing import REVIEW_STATES
 from registry.models import ModelVersion
 
 RECENT = 20
 
 
 def pending_reviews(user) -> list[ModelVersion]:
-    """Versions waiting for a decision `user` may give: a stage needing a role they hold,
-    excluding what separation of duties forbids them (their own, already decided)."""
+    """Versions waiting for a decision `user` may give: by the same rules the review actions
+    enforce (governance.separation), applied to every candidate over its approvals preloaded in
+    one query: a stage needing a role they hold, nothing separation of duties forbids them."""
     held = roles_of(user)
     candidates = list(
         ModelVersion.objects.visible_to(user)
         .filter(state__in=REVIEW_STATES)
-        .exclude(model__owner=user)
-        .exclude(submitted_by=user)
-        .exclude(production_requested_by=user)
         .select_related("model", "submitted_by", "production_requested_by")
         .order_by("updated_at")
     )
     if not candidates:
         return []
-    decisions = Approval.objects.filter(version__in=[v.pk for v in candidates]).values_list(
+    approvals = defaultdict(list)
+    rows = Approval.objects.filter(version__in=[v.pk for v in candidates]).values_list(
         "version_id", "environment", "cycle", "user_id", "role", "decision"
     )
-    mine, given = set(), defaultdict(set)
-    for version_id, environment, cycle, user_id, role, decision in decisions:
-        if user_id == user.pk:
-            mine.add((version_id, environment, cycle))
-        if decision == Decision.APPROVED:
-            given[(version_id, environment, cycle)].add(role)
-    pending = []
-    for version in candidates:
-        if version.state in STAGE_ROLE:
-            environment, needed = Environment.STAGING, {STAGE_ROLE[version.state]}
-        else:
-            environment = Environment.PRODUCTION
-            needed = set(production_roles(version.model.risk_tier))
-        key = (version.pk, environment, version.review_cycle)
-        if key in mine:
-            continue
-        if (needed - given[key]) & held:
-            pending.append(version)
-    return pending
+    for version_id, *approval in rows:
+        approvals[version_id].append(approval)
+    return [
+        version
+        for version in candidates
+        if separation.may_decide(
+            separation.version_case(version, approvals[version.pk]),
+            user.pk,
+            held,
+            approving=True,
+        )
+    ]
 
 
 def my_requests(user):
