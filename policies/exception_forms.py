@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from core.api.fields import MAX_TEXT
+from governance.separation import exception_roles
 from policies.durations import MAX_DAYS
 from policies.models import Policy
 
@@ -45,6 +46,13 @@ class ExceptionRequestForm(forms.Form):
             if tier in p.risk_tiers
         ]
         self.fields["policy"].queryset = Policy.objects.filter(pk__in=ids).order_by("policy_id")
+        # What the page tells the requester about approvals, from the same rule the domain
+        # applies (governance.separation.exception_roles): the roles by the model's tier, and
+        # the offered policies whose document asks for none (ACTIVE as soon as requested).
+        self.approval_roles = exception_roles(tier, require_approval=True)
+        self.without_approval = [
+            p.policy_id for p in self.fields["policy"].queryset if not p.require_approval
+        ]
         self.fields["policy"].label_from_instance = lambda p: (
             f"{p.policy_id} — {p.name} (max {p.max_duration or 'no limit'})"
         )

@@ -68,7 +68,16 @@ def exception_request(request, version_pk: int):
         else:
             messages.success(request, f"Exception #{created.pk} requested.")
             return redirect("exception-detail", pk=created.pk)
-    return render(request, "policies/exception_form.html", {"form": form, "version": version})
+    return render(
+        request,
+        "policies/exception_form.html",
+        {
+            "form": form,
+            "version": version,
+            "approval_roles": form.approval_roles,
+            "without_approval": form.without_approval,
+        },
+    )
 
 
 @login_required
