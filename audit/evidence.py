@@ -24,10 +24,10 @@ import json
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
-from django.core.exceptions import FieldError
-from django.db import DatabaseError, transaction
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
@@ -35,7 +35,6 @@ from django.utils.text import slugify
 from audit.choices import EventType
 from audit.exports import event_document
 from audit.models import AuditCheckpoint, AuditEvent, CheckpointTrigger, canonical_timestamp
-from audit.optional import optional_model, plain_value, row_document
 from audit.reports.pdf import generator_version, render_pdf
 from audit.services import (
     ChainBroken,
@@ -47,10 +46,11 @@ from audit.services import (
 from core.access import authorize
 from core.choices import Action
 from core.domain import domain_action
+from evaluations.models import EvaluationRun
 from governance.choices import Decision
 from governance.models import Approval, RiskTierChangeRequest, StateTransition
 from policies.documents import to_document
-from policies.models import Policy, PolicyEvaluation
+from policies.models import Policy, PolicyEvaluation, PolicyException, Violation
 from policies.selectors import latest_evaluations
 from registry.models import ModelVersion
 
@@ -251,85 +251,77 @@ EVALUATION_RUN_FIELDS = {
 }
 
 
-def evaluation_runs(version: ModelVersion) -> list[dict] | None:
-    """The version's evaluation runs, or None where the registry does not record runs."""
-    run_model = optional_model("evaluations", "EvaluationRun")
-    if run_model is None:
-        return None
+def _plain_value(value):
+    """A field's value as JSON can hold it (dates ISO 8601, decimals as text, files by name)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict | list | str | int | float | bool) or value is None:
+        return value
+    if hasattr(value, "name") and hasattr(value, "url"):  # a stored file
+        return value.name or None
+    return json.loads(json.dumps(value, default=str))
+
+
+def _row_document(obj: models.Model) -> dict:
+    """Every concrete field of `obj`, foreign keys by id: the bundle keeps the whole row, so a
+    field added to the model later is exported without touching this module."""
+    return {
+        field.attname: _plain_value(getattr(obj, field.attname))
+        for field in obj._meta.concrete_fields
+    }
+
+
+def evaluation_runs(version: ModelVersion) -> list[dict]:
+    """The version's evaluation runs."""
     documents = []
-    for run in run_model.objects.filter(version=version).order_by("created_at", "id"):
+    for run in EvaluationRun.objects.filter(version=version).order_by("created_at", "id"):
         document = {"id": run.pk}
         for key, attname in EVALUATION_RUN_FIELDS.items():
-            if hasattr(run, attname):
-                value = getattr(run, attname)
-                document[key] = _iso(value) if isinstance(value, datetime) else plain_value(value)
-        requested_by = getattr(run, "requested_by", None)
-        document["requestedBy"] = _username(requested_by)
+            value = getattr(run, attname)
+            document[key] = _iso(value) if isinstance(value, datetime) else _plain_value(value)
+        document["requestedBy"] = _username(run.requested_by)
         documents.append(document)
     return documents
 
 
-def _guarded_rows(build):
-    """Rows of a model another feature owns; None (not recorded) when its shape is unknown."""
-    try:
-        with transaction.atomic():  # a savepoint: a failed query must not poison the export
-            return build()
-    except (DatabaseError, FieldError, AttributeError, TypeError, ValueError):
-        return None
-
-
-def _approval_documents(exception) -> list[dict]:
-    approvals = getattr(exception, "approvals", None)
-    if approvals is None:
-        return []
+def _approval_documents(exception: PolicyException) -> list[dict]:
     return [
         {
-            "role": getattr(a, "role", None),
-            "user": _username(getattr(a, "user", None)),
-            "comments": getattr(a, "comments", ""),
-            "at": _iso(getattr(a, "created_at", None)),
+            "role": a.role,
+            "user": _username(a.user),
+            "comments": a.comments,
+            "at": _iso(a.created_at),
         }
-        for a in approvals.select_related("user").order_by("pk")
+        for a in exception.approvals.select_related("user").order_by("pk")
     ]
 
 
-def exception_documents(version: ModelVersion) -> list[dict] | None:
-    """Policy exceptions concerning the version (every field, their approvals), or None where
-    the registry does not record exceptions."""
-    exception_model = optional_model("policies", "PolicyException")
-    if exception_model is None:
-        return None
-
-    def build():
-        documents = []
-        for row in exception_model.objects.filter(version=version).order_by("pk"):
-            document = row_document(row)
-            policy = getattr(row, "policy", None)
-            document["policyId"] = getattr(policy, "policy_id", None)
-            document["requestedBy"] = _username(getattr(row, "requested_by", None))
-            document["approvals"] = _approval_documents(row)
-            documents.append(document)
-        return documents
-
-    return _guarded_rows(build)
+def exception_documents(version: ModelVersion) -> list[dict]:
+    """Policy exceptions concerning the version (every field, their approvals)."""
+    documents = []
+    for row in (
+        PolicyException.objects.filter(version=version)
+        .select_related("policy", "requested_by")
+        .order_by("pk")
+    ):
+        document = _row_document(row)
+        document["policyId"] = row.policy.policy_id
+        document["requestedBy"] = _username(row.requested_by)
+        document["approvals"] = _approval_documents(row)
+        documents.append(document)
+    return documents
 
 
-def violation_documents(version: ModelVersion) -> list[dict] | None:
-    """Violations continuous monitoring found on the version, or None where not recorded."""
-    violation_model = optional_model("policies", "Violation")
-    if violation_model is None:
-        return None
-
-    def build():
-        documents = []
-        for row in violation_model.objects.filter(version=version).order_by("pk"):
-            document = row_document(row)
-            policy = getattr(row, "policy", None)
-            document["policyId"] = getattr(policy, "policy_id", None)
-            documents.append(document)
-        return documents
-
-    return _guarded_rows(build)
+def violation_documents(version: ModelVersion) -> list[dict]:
+    """Violations continuous monitoring found on the version."""
+    documents = []
+    for row in Violation.objects.filter(version=version).select_related("policy").order_by("pk"):
+        document = _row_document(row)
+        document["policyId"] = row.policy.policy_id
+        documents.append(document)
+    return documents
 
 
 def policy_evidence(version: ModelVersion) -> tuple[list[dict], dict[str, bytes]]:
@@ -483,18 +475,13 @@ def build_files(
     files["approvals.json"] = _json_bytes([approval_document(a) for a in approvals])
     files["transitions.json"] = _json_bytes([transition_document(t) for t in transitions])
     files["risk-tier-changes.json"] = _json_bytes([tier_change_document(r) for r in tier_changes])
-    files["evaluations.json"] = _json_bytes(
-        {"recorded": runs is not None, "runs": runs or []}
-        | ({} if runs is not None else {"note": "evaluation runs are not recorded yet"})
-    )
-    files["exceptions.json"] = _json_bytes(
-        {"recorded": exceptions is not None, "exceptions": exceptions or []}
-        | ({} if exceptions is not None else {"note": "policy exceptions are not recorded yet"})
-    )
+    # "recorded" stays in the files: bundles already handed out carry it, and a reader of
+    # both old and new bundles should not need to tell them apart.
+    files["evaluations.json"] = _json_bytes({"recorded": True, "runs": runs})
+    files["exceptions.json"] = _json_bytes({"recorded": True, "exceptions": exceptions})
     files[POLICY_EVALUATIONS] = _json_bytes(evaluations)
     files["policy-evidence/violations.json"] = _json_bytes(
-        {"recorded": violations is not None, "violations": violations or []}
-        | ({} if violations is not None else {"note": "monitoring violations are not recorded yet"})
+        {"recorded": True, "violations": violations}
     )
     files.update(sorted(policy_files.items()))
     files[AUDIT_EXCERPT] = excerpt
@@ -508,9 +495,7 @@ def build_files(
         "approvals": approvals,
         "transitions": transitions,
         "latest_policy": sorted(latest, key=lambda e: (e.policy.policy_id, e.environment)),
-        "evaluation_runs": None
-        if runs is None
-        else [
+        "evaluation_runs": [
             run | {"finishedText": (run.get("finishedAt") or "")[:16].replace("T", " ")}
             for run in runs
         ],

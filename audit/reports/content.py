@@ -9,13 +9,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.core.exceptions import FieldError
-from django.db import DatabaseError, transaction
 from django.db.models import Count, Q
 
 from audit.choices import EventType
 from audit.models import AuditEvent
-from audit.optional import has_field, optional_model
 from audit.reports.periods import Period, month_start
 from audit.reports.portfolio import (
     COMPLIANT,
@@ -28,10 +25,11 @@ from audit.reports.portfolio import (
     production_approvals_before,
 )
 from core import charts
+from evaluations.models import EvaluationRun
 from governance.choices import MRC_CHECKLIST, Decision
 from governance.models import RiskTierChangeRequest
 from governance.routing import REVIEW_STATES, production_roles
-from policies.models import Policy
+from policies.models import ComplianceSnapshot, Policy, PolicyException, Violation
 from registry.choices import RISK_FACTORS, VersionState
 from registry.models import Artifact
 
@@ -202,154 +200,124 @@ def failure_summary(portfolio: Portfolio, start: datetime, end: datetime) -> dic
     }
 
 
-def _guarded(build):
-    """Run `build` for a model another feature owns; its failure (an unknown shape, a table
-    not migrated yet) is reported in the section, never breaks the report."""
-    try:
-        with transaction.atomic():  # a savepoint: a failed query must not poison the rest
-            return build()
-    except (DatabaseError, FieldError, AttributeError, TypeError, ValueError) as exc:
-        return {"recorded": True, "error": str(exc).splitlines()[0][:200]}
-
-
 def monitoring(start: datetime, end: datetime, *, retired=()) -> dict:
     """Violations found by continuous monitoring, and the recorded compliance snapshots.
     Violations of the `retired` policies (pks) are left out of the counts, and counted apart."""
-    violation_model = optional_model("policies", "Violation")
-    if violation_model is None:
-        return {"recorded": False}
-
-    def build():
-        every = violation_model.objects.filter(first_seen__lt=end)
-        left_out = every.filter(policy__in=list(retired)).filter(
-            Q(first_seen__gte=start) | Q(resolved_at__isnull=True) | Q(resolved_at__gte=start)
-        )
-        objects = violation_model.objects.exclude(policy__in=list(retired))
-        opened = objects.filter(first_seen__gte=start, first_seen__lt=end)
-        resolved = objects.filter(resolved_at__gte=start, resolved_at__lt=end)
-        open_at_end = objects.filter(first_seen__lt=end).filter(
-            Q(resolved_at__isnull=True) | Q(resolved_at__gte=end)
-        )
-        severity_rank = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3}
-        by_severity = sorted(
-            open_at_end.values_list("severity").annotate(n=Count("pk")).order_by(),
-            key=lambda r: severity_rank.get(r[0], 9),
-        )
-        by_policy = list(
-            opened.values_list("policy__policy_id")
-            .annotate(n=Count("pk"), versions=Count("version", distinct=True))
-            .order_by("-n", "policy__policy_id")
-        )
-        reasons = list(resolved.values_list("resolution").annotate(n=Count("pk")).order_by("-n"))
-        details = [
-            {
-                "first_seen": fmt_time(v.first_seen),
-                "model": v.version.model.name,
-                "version": v.version.version,
-                "policy": v.policy.policy_id,
-                "severity": v.severity,
-                "message": v.message,
-                "status": "resolved" if v.resolved_at and v.resolved_at < end else "open",
-                "resolution": v.resolution if v.resolved_at and v.resolved_at < end else "",
-                "resolved_at": fmt_time(v.resolved_at)
-                if v.resolved_at and v.resolved_at < end
-                else "",
-            }
-            for v in opened.select_related("version__model", "policy").order_by("first_seen", "pk")[
-                :DETAIL_LIMIT
-            ]
-        ]
-        result = {
-            "recorded": True,
-            "opened": opened.count(),
-            "resolved": resolved.count(),
-            "open_at_end": open_at_end.count(),
-            "by_severity": by_severity,
-            "by_policy": by_policy,
-            "reasons": reasons,
-            "details": details,
-            "snapshots": None,
-            "retired_left_out": left_out.count(),
+    every = Violation.objects.filter(first_seen__lt=end)
+    left_out = every.filter(policy__in=list(retired)).filter(
+        Q(first_seen__gte=start) | Q(resolved_at__isnull=True) | Q(resolved_at__gte=start)
+    )
+    objects = Violation.objects.exclude(policy__in=list(retired))
+    opened = objects.filter(first_seen__gte=start, first_seen__lt=end)
+    resolved = objects.filter(resolved_at__gte=start, resolved_at__lt=end)
+    open_at_end = objects.filter(first_seen__lt=end).filter(
+        Q(resolved_at__isnull=True) | Q(resolved_at__gte=end)
+    )
+    severity_rank = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3}
+    by_severity = sorted(
+        open_at_end.values_list("severity").annotate(n=Count("pk")).order_by(),
+        key=lambda r: severity_rank.get(r[0], 9),
+    )
+    by_policy = list(
+        opened.values_list("policy__policy_id")
+        .annotate(n=Count("pk"), versions=Count("version", distinct=True))
+        .order_by("-n", "policy__policy_id")
+    )
+    reasons = list(resolved.values_list("resolution").annotate(n=Count("pk")).order_by("-n"))
+    details = [
+        {
+            "first_seen": fmt_time(v.first_seen),
+            "model": v.version.model.name,
+            "version": v.version.version,
+            "policy": v.policy.policy_id,
+            "severity": v.severity,
+            "message": v.message,
+            "status": "resolved" if v.resolved_at and v.resolved_at < end else "open",
+            "resolution": v.resolution if v.resolved_at and v.resolved_at < end else "",
+            "resolved_at": fmt_time(v.resolved_at) if v.resolved_at and v.resolved_at < end else "",
         }
-        snapshot_model = optional_model("policies", "ComplianceSnapshot")
-        if snapshot_model is not None:
-            rows = list(
-                snapshot_model.objects.filter(
-                    date__gte=start.date(), date__lte=(end - timedelta(microseconds=1)).date()
-                )
-                .order_by("date")
-                .values_list("date", "score", "active_violations")
-            )
-            result["snapshots"] = {
-                "count": len(rows),
-                "last": rows[-1] if rows else None,
-                "chart": charts.line_chart(
-                    [d.isoformat() for d, _s, _v in rows],
-                    {"Recorded compliance score": [s for _d, s, _v in rows]},
-                    title="Compliance score recorded by continuous monitoring (daily, %)",
-                    y_min=0,
-                    y_max=100,
-                    height=260,
-                )
-                if len(rows) > 1
-                else "",
-            }
-        return result
-
-    return _guarded(build)
+        for v in opened.select_related("version__model", "policy").order_by("first_seen", "pk")[
+            :DETAIL_LIMIT
+        ]
+    ]
+    result = {
+        "opened": opened.count(),
+        "resolved": resolved.count(),
+        "open_at_end": open_at_end.count(),
+        "by_severity": by_severity,
+        "by_policy": by_policy,
+        "reasons": reasons,
+        "details": details,
+        "snapshots": None,
+        "retired_left_out": left_out.count(),
+    }
+    rows = list(
+        ComplianceSnapshot.objects.filter(
+            date__gte=start.date(), date__lte=(end - timedelta(microseconds=1)).date()
+        )
+        .order_by("date")
+        .values_list("date", "score", "active_violations")
+    )
+    result["snapshots"] = {
+        "count": len(rows),
+        "last": rows[-1] if rows else None,
+        "chart": charts.line_chart(
+            [d.isoformat() for d, _s, _v in rows],
+            {"Recorded compliance score": [s for _d, s, _v in rows]},
+            title="Compliance score recorded by continuous monitoring (daily, %)",
+            y_min=0,
+            y_max=100,
+            height=260,
+        )
+        if len(rows) > 1
+        else "",
+    }
+    return result
 
 
 def exceptions(start: datetime, end: datetime, used: int) -> dict:
     """Policy exceptions requested, granted, in force and ended in the period."""
-    exception_model = optional_model("policies", "PolicyException")
-    if exception_model is None:
-        return {"recorded": False, "used": used}
-
-    def build():
-        objects = exception_model.objects
-        requested = objects.filter(created_at__gte=start, created_at__lt=end)
-        granted = objects.filter(activated_at__gte=start, activated_at__lt=end)
-        in_force = objects.filter(activated_at__lt=end, expires_at__gt=end).filter(
-            Q(ended_at__isnull=True) | Q(ended_at__gte=end)
-        )
-        ended = objects.filter(ended_at__gte=start, ended_at__lt=end)
-        relevant = objects.filter(
-            Q(created_at__gte=start, created_at__lt=end)
-            | Q(activated_at__gte=start, activated_at__lt=end)
-            | Q(ended_at__gte=start, ended_at__lt=end)
-            | Q(pk__in=in_force.values("pk"))
-        )
-        rows = [
-            {
-                "id": e.pk,
-                "policy": e.policy.policy_id,
-                "model": e.version.model.name,
-                "tier": e.version.model.risk_tier,
-                "version": e.version.version,
-                "status": e.status,
-                "requested": fmt_time(e.created_at),
-                "requested_by": e.requested_by.get_username(),
-                "days": e.duration_days,
-                "activated": fmt_time(e.activated_at) if e.activated_at else "",
-                "expires": fmt_time(e.expires_at) if e.expires_at else "",
-                "justification": e.justification,
-            }
-            for e in relevant.select_related("policy", "version__model", "requested_by").order_by(
-                "created_at", "pk"
-            )[:DETAIL_LIMIT]
-        ]
-        return {
-            "recorded": True,
-            "requested": requested.count(),
-            "granted": granted.count(),
-            "in_force_at_end": in_force.count(),
-            "ended": list(ended.values_list("status").annotate(n=Count("pk")).order_by()),
-            "by_status": list(requested.values_list("status").annotate(n=Count("pk")).order_by()),
-            "rows": rows,
-            "used": used,
+    objects = PolicyException.objects
+    requested = objects.filter(created_at__gte=start, created_at__lt=end)
+    granted = objects.filter(activated_at__gte=start, activated_at__lt=end)
+    in_force = objects.filter(activated_at__lt=end, expires_at__gt=end).filter(
+        Q(ended_at__isnull=True) | Q(ended_at__gte=end)
+    )
+    ended = objects.filter(ended_at__gte=start, ended_at__lt=end)
+    relevant = objects.filter(
+        Q(created_at__gte=start, created_at__lt=end)
+        | Q(activated_at__gte=start, activated_at__lt=end)
+        | Q(ended_at__gte=start, ended_at__lt=end)
+        | Q(pk__in=in_force.values("pk"))
+    )
+    rows = [
+        {
+            "id": e.pk,
+            "policy": e.policy.policy_id,
+            "model": e.version.model.name,
+            "tier": e.version.model.risk_tier,
+            "version": e.version.version,
+            "status": e.status,
+            "requested": fmt_time(e.created_at),
+            "requested_by": e.requested_by.get_username(),
+            "days": e.duration_days,
+            "activated": fmt_time(e.activated_at) if e.activated_at else "",
+            "expires": fmt_time(e.expires_at) if e.expires_at else "",
+            "justification": e.justification,
         }
-
-    return _guarded(build)
+        for e in relevant.select_related("policy", "version__model", "requested_by").order_by(
+            "created_at", "pk"
+        )[:DETAIL_LIMIT]
+    ]
+    return {
+        "requested": requested.count(),
+        "granted": granted.count(),
+        "in_force_at_end": in_force.count(),
+        "ended": list(ended.values_list("status").annotate(n=Count("pk")).order_by()),
+        "by_status": list(requested.values_list("status").annotate(n=Count("pk")).order_by()),
+        "rows": rows,
+        "used": used,
+    }
 
 
 def exceptions_used(portfolio: Portfolio, start: datetime, end: datetime) -> int:
@@ -685,29 +653,27 @@ def recommendations(portfolio: Portfolio, snap: dict, failures: dict) -> dict:
     else:
         clear.append("no risk tier change request awaits a decision")
 
-    # 8. Deployed versions without a passing evaluation run (when runs are recorded).
-    run_model = optional_model("evaluations", "EvaluationRun")
-    if run_model is not None and has_field(run_model, "status"):
-        passed_versions = set(
-            run_model.objects.filter(
-                version_id__in=deployed_ids, status="PASSED", created_at__lt=moment
-            ).values_list("version_id", flat=True)
-        )
-        without = [v for v in deployed_ids if v not in passed_versions]
-        if without:
-            found.append(
-                Recommendation(
-                    finding=f"{plural(len(without), 'deployed version')} "
-                    f"{verb(len(without), 'has', 'have')} no passing evaluation run",
-                    count=len(without),
-                    action="Run the performance, bias and robustness suites on deployed "
-                    "versions and record the results.",
-                    basis="no evaluation run with status PASSED before the end of the period",
-                    items=sorted(name_of(v) for v in without)[:8],
-                )
+    # 8. Deployed versions without a passing evaluation run.
+    passed_versions = set(
+        EvaluationRun.objects.filter(
+            version_id__in=deployed_ids, status="PASSED", created_at__lt=moment
+        ).values_list("version_id", flat=True)
+    )
+    without = [v for v in deployed_ids if v not in passed_versions]
+    if without:
+        found.append(
+            Recommendation(
+                finding=f"{plural(len(without), 'deployed version')} "
+                f"{verb(len(without), 'has', 'have')} no passing evaluation run",
+                count=len(without),
+                action="Run the performance, bias and robustness suites on deployed "
+                "versions and record the results.",
+                basis="no evaluation run with status PASSED before the end of the period",
+                items=sorted(name_of(v) for v in without)[:8],
             )
-        else:
-            clear.append("every deployed version has a passing evaluation run")
+        )
+    else:
+        clear.append("every deployed version has a passing evaluation run")
 
     return {"found": found, "clear": clear}
 

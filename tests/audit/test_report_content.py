@@ -13,14 +13,22 @@ import pytest
 from django.utils import timezone
 from pypdf import PdfReader
 
-from audit.models import Report
+from audit.models import AuditEvent, Report
+from audit.reports import content as SECTION_MODULE
 from audit.reports import services
 from audit.reports.periods import month_start
 from core.choices import Role
 from governance import promotion, tier_changes
 from governance.models import Approval, StateTransition
 from policies.documents import validate_document
-from policies.models import Policy, PolicyEvaluation
+from policies.models import (
+    ComplianceSnapshot,
+    ExceptionApproval,
+    Policy,
+    PolicyEvaluation,
+    PolicyException,
+    Violation,
+)
 from policies.services import load_documents
 from registry.models import ModelVersion, RegisteredModel
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory
@@ -143,9 +151,8 @@ def test_monthly_report_states_the_data_of_the_month(users, portfolio):
     assert "1 version fails security-scan-required" in text
     assert "beta-churn 2.0.0" in text
     assert "Derived from:" in text
-    # What is not recorded is said plainly, never estimated.
-    if "not recorded yet" in text:
-        assert "none are estimated" in text
+    # Every feature the sections read is part of the registry: none is "not recorded yet".
+    assert "not recorded yet" not in text
     assert report.parameters["auditChainHead"] in text.replace(" ", "")
 
 
@@ -226,22 +233,13 @@ def test_a_past_month_shows_that_month_not_today(users, portfolio):
     assert report.parameters["periodInProgress"] is False
 
 
-def test_exceptions_violations_and_snapshots_when_recorded(users, portfolio):
-    """Where the registry records exceptions and monitoring (issue 6), the reports and the
-    bundle use them; where it does not, they say so plainly (tested by the other tests)."""
-    from audit.optional import optional_model
-
-    exception_model = optional_model("policies", "PolicyException")
-    violation_model = optional_model("policies", "Violation")
-    snapshot_model = optional_model("policies", "ComplianceSnapshot")
-    if not (exception_model and violation_model and snapshot_model):
-        pytest.skip("policy exceptions and monitoring are not in this registry")
-    from policies.models import ExceptionApproval
-
+def test_exceptions_violations_and_snapshots(users, portfolio):
+    """The policy exceptions, monitoring violations and compliance snapshots of the period are
+    in the report, and the version's exceptions in its evidence bundle."""
     now = timezone.now()
     beta = portfolio["beta"]
     policy = Policy.objects.get(policy_id="security-scan-required")
-    exception = exception_model.objects.create(
+    exception = PolicyException.objects.create(
         policy=policy,
         version=beta,
         justification="Scanner false positive on a test fixture.",
@@ -257,7 +255,7 @@ def test_exceptions_violations_and_snapshots_when_recorded(users, portfolio):
     ExceptionApproval.objects.create(
         exception=exception, role="MRC", user=users[Role.MRC], comments="Accepted."
     )
-    violation_model.objects.create(
+    Violation.objects.create(
         policy=policy,
         version=portfolio["alpha"],
         rule_index=0,
@@ -269,7 +267,7 @@ def test_exceptions_violations_and_snapshots_when_recorded(users, portfolio):
         last_seen=now,
     )
     for days, score in ((1, 80.0), (0, 75.0)):
-        snapshot_model.objects.create(
+        ComplianceSnapshot.objects.create(
             date=(now - timedelta(days=days)).date(),
             score=score,
             pairs=8,
@@ -294,3 +292,22 @@ def test_exceptions_violations_and_snapshots_when_recorded(users, portfolio):
     [recorded] = exceptions["exceptions"]
     assert recorded["policyId"] == "security-scan-required" and recorded["status"] == "ACTIVE"
     assert recorded["approvals"][0]["user"] == users[Role.MRC].username
+
+
+def test_a_failing_section_fails_the_report(users, portfolio, monkeypatch):
+    """A section that raises is a bug: the report job fails loudly (ERROR, the error stored
+    and audited), it never becomes a PDF with an error printed in a section."""
+
+    def broken(*args, **kwargs):
+        raise ValueError("section exploded")
+
+    monkeypatch.setattr(SECTION_MODULE, "monitoring", broken)
+    report = services.request_report("MONTHLY_COMPLIANCE", this_month(), actor=users[Role.MRC])
+    assert services.generate_report(report.pk) == "ERROR"
+    report.refresh_from_db()
+    assert report.status == "ERROR"
+    assert report.error == "ValueError: section exploded"
+    assert not report.file and not report.sha256
+    failed = AuditEvent.objects.filter(action=services.FAILED_ACTION).get()
+    assert failed.details["reportId"] == report.pk
+    assert failed.details["error"] == "ValueError: section exploded"
