@@ -297,12 +297,13 @@ def deliver_due(*, now=None, limit: int = 500) -> dict[str, int]:
 
 
 def may_manage(user) -> bool:
+    """MRC members (the rule in core.access; a superuser writes only what their roles allow)."""
+    return is_allowed(user, Action.MANAGE_WEBHOOKS)
 
-    return bool(
-        user is not None
-        and user.is_authenticated
-        and (user.is_superuser or is_allowed(user, Action.MANAGE_WEBHOOKS))
-    )
+
+def may_view(user) -> bool:
+    """Managers, and superusers: they read everything (core.access.superuser_reads)."""
+    return may_manage(user) or bool(getattr(user, "is_superuser", False))
 
 
 def check_fields(fields: dict[str, Any]) -> None:
@@ -327,8 +328,7 @@ def check_fields(fields: dict[str, Any]) -> None:
 @domain_action(Action.MANAGE_WEBHOOKS)
 def save_webhook(webhook: Webhook, *, actor, fields: dict[str, Any]) -> Webhook:
     """Create (webhook without pk) or change a webhook; audited, the secret never written down."""
-    if not getattr(actor, "is_superuser", False):
-        authorize(actor, Action.MANAGE_WEBHOOKS)
+    authorize(actor, Action.MANAGE_WEBHOOKS)
     check_fields({"url": webhook.url, "events": webhook.events, **fields})
     creating = webhook.pk is None
     before = {} if creating else {f: getattr(webhook, f) for f in fields}
@@ -349,3 +349,35 @@ def save_webhook(webhook: Webhook, *, actor, fields: dict[str, Any]) -> Webhook:
         details={"webhook": webhook.pk, "name": webhook.name, "changes": changes},
     )
     return webhook
+
+
+@domain_action(Action.MANAGE_WEBHOOKS)
+def retry_deliveries(delivery_ids: Iterable[int], *, actor, now=None) -> list[int]:
+    """Make these deliveries due now: the PENDING and FAILED ones among them become PENDING
+    with their next attempt now, a FAILED one getting a fresh round of attempts. Audited, one
+    event naming them; a refused attempt is audited too. Returns the ids made due."""
+    authorize(actor, Action.MANAGE_WEBHOOKS)
+    rows = WebhookDelivery.objects.filter(pk__in=list(delivery_ids)).exclude(
+        status=DeliveryStatus.DELIVERED
+    )
+    statuses = dict(rows.values_list("pk", "status"))
+    ids = sorted(statuses)
+    WebhookDelivery.objects.filter(pk__in=ids).update(
+        status=DeliveryStatus.PENDING, next_attempt_at=now or timezone.now()
+    )
+    record_event(
+        EventType.USER_ADMIN,
+        "RETRY_WEBHOOK_DELIVERIES",
+        user=actor,
+        details={
+            "deliveries": ids,
+            "previouslyFailed": [pk for pk in ids if statuses[pk] == DeliveryStatus.FAILED],
+        },
+    )
+    return ids
+
+
+def retry_now(delivery_ids: Iterable[int], *, actor) -> dict[str, int]:
+    """The admin's "retry now": make them due (audited, above), then attempt them here. The
+    attempts run after the retry's transaction: a POST sent cannot be rolled back."""
+    return deliver_batch(retry_deliveries(delivery_ids, actor=actor))

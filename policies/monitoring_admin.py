@@ -10,14 +10,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from core.admin import ReadOnlyAdminMixin
-from core.errors import Invalid
-from governance import webhooks
 from core.admin_history import HistoryAdmin
-from governance.choices import DeliveryStatus, WebhookEvent
+from core.errors import Forbidden, Invalid
+from governance import webhooks
+from governance.choices import WebhookEvent
 from governance.models import Webhook, WebhookDelivery
 from policies.models import ComplianceSnapshot, MonitoringRun, PolicyException, Violation
 
@@ -87,13 +86,14 @@ class WebhookForm(forms.ModelForm):
 
 
 class WebhookManagers:
-    """Superusers and MRC members manage webhooks; nobody deletes one (deactivate it)."""
+    """MRC members manage webhooks; superusers see them (they read everything, and write only
+    what their roles allow: core.access.superuser_reads); nobody deletes one (deactivate it)."""
 
     def has_module_permission(self, request):
-        return webhooks.may_manage(request.user)
+        return webhooks.may_view(request.user)
 
     def has_view_permission(self, request, obj=None):
-        return webhooks.may_manage(request.user)
+        return webhooks.may_view(request.user)
 
     def has_add_permission(self, request, obj=None):
         return webhooks.may_manage(request.user)
@@ -113,6 +113,12 @@ class WebhookAdmin(WebhookManagers, admin.ModelAdmin):
     @admin.display(description="events")
     def subscribed(self, obj):
         return ", ".join(obj.events or []) or "—"
+
+    def get_exclude(self, request, obj=None):
+        # Someone who only reads (a superuser without the role) does not see the signing secret.
+        if webhooks.may_manage(request.user):
+            return super().get_exclude(request, obj)
+        return ("secret",)
 
     def save_model(self, request, obj, form, change):
         stored = Webhook.objects.get(pk=obj.pk) if change else Webhook()
@@ -145,11 +151,10 @@ class WebhookDeliveryAdmin(WebhookManagers, admin.ModelAdmin):
 
     @admin.action(description="Retry now (failed or pending deliveries)")
     def retry_now(self, request, queryset):
-        if not webhooks.may_manage(request.user):
-            return
         ids = list(queryset.values_list("pk", flat=True))
-        WebhookDelivery.objects.filter(pk__in=ids).exclude(status=DeliveryStatus.DELIVERED).update(
-            status=DeliveryStatus.PENDING, next_attempt_at=timezone.now()
-        )
-        counts = webhooks.deliver_batch(ids)
+        try:
+            counts = webhooks.retry_now(ids, actor=request.user)
+        except Forbidden as error:  # audited by the domain function
+            messages.error(request, f"Not retried: {error.detail}")
+            return
         messages.info(request, f"Retried: {counts}")

@@ -34,7 +34,7 @@ from audit.services import (
     verify_chain,
 )
 from audit.signing import ALGORITHM
-from core.access import authorize
+from core.access import SYSTEM, authorize
 from core.choices import Action
 from core.domain import domain_action
 from core.errors import InvalidState, NotFound
@@ -172,10 +172,15 @@ def _in_flight(kind: str, period: str) -> Report | None:
 
 
 @domain_action(Action.GENERATE_REPORT)
-def request_report(kind: str, period: str, *, actor, trigger=ReportTrigger.ON_DEMAND) -> Report:
-    """Queue a report of `kind` for `period` (joins an identical one already queued)."""
-    if actor is not None:
-        authorize(actor, Action.GENERATE_REPORT)
+def request_report(
+    kind: str, period: str, *, actor, trigger=ReportTrigger.ON_DEMAND, enqueue_new: bool = True
+) -> Report:
+    """Queue a report of `kind` for `period` (joins an identical one already queued).
+
+    `actor` is a person or `core.access.SYSTEM` (the schedules, the command line): never
+    skipped, the system is allowed this by the access rules and the event names it.
+    `enqueue_new=False` is for a caller that generates the new report in its own process."""
+    authorize(actor, Action.GENERATE_REPORT)
     parsed = parse_period(kind, period)
     existing = _in_flight(kind, period)
     report = existing or Report.objects.create(
@@ -184,7 +189,7 @@ def request_report(kind: str, period: str, *, actor, trigger=ReportTrigger.ON_DE
         period_start=parsed.start,
         period_end=parsed.end,
         trigger=trigger,
-        requested_by=actor,
+        requested_by=None if actor is SYSTEM else actor,
     )
     record_event(
         EventType.REPORT,
@@ -198,7 +203,7 @@ def request_report(kind: str, period: str, *, actor, trigger=ReportTrigger.ON_DE
             "joinedQueued": existing is not None,
         },
     )
-    if existing is None:
+    if existing is None and enqueue_new:
         transaction.on_commit(lambda: enqueue(report.pk))
     return report
 
@@ -385,7 +390,7 @@ def generate_scheduled_report(kind: str) -> str:
     ).exists():
         return f"{kind} {period.label}: already generated"
     with transaction.atomic():
-        report = request_report(kind, period.label, actor=None, trigger=ReportTrigger.SCHEDULE)
+        report = request_report(kind, period.label, actor=SYSTEM, trigger=ReportTrigger.SCHEDULE)
     if report.trigger != ReportTrigger.SCHEDULE:
         return f"{kind} {period.label}: joined report #{report.pk}"
     return f"{kind} {period.label}: queued report #{report.pk}"
