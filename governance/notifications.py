@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from django_q.tasks import async_task
 
 from governance import webhooks
@@ -151,3 +152,17 @@ def send_notification_email(emails: list[str], message: str, url: str) -> int:
     for address in emails:
         sent += send_mail(f"[Model Registry] {message}", body, None, [address])
     return sent
+
+
+def mark_read(user, ids: Iterable[int] | None = None) -> int:
+    """Mark `user`'s unread notifications read: those with these ids, or all of them (ids
+    None). Only the user's own: an id of someone else's notification is left alone. Returns
+    how many were marked.
+
+    Not audited, deliberately: a read receipt changes no governance state (no model, version,
+    policy, role or decision), only the recipient's own inbox, and the audit trail records who
+    did what to the registry, not who opened their notifications."""
+    mine = Notification.objects.visible_to(user).unread()
+    if ids is not None:
+        mine = mine.filter(pk__in=list(ids))
+    return mine.update(read_at=timezone.now())

@@ -1,9 +1,11 @@
-"""Creating people and giving them roles (used by `manage.py create_user` and the demo data)."""
+"""Creating people and giving them roles (used by `manage.py create_user` and the demo data),
+and issuing their API tokens."""
 
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from rest_framework.authtoken.models import Token
 
 from audit.choices import AuditAction, EventType
 from audit.services import record_event
@@ -32,3 +34,13 @@ def create_or_update_user(
             details={"username": username, "roles": sorted(roles)},
         )
     return user, created
+
+
+def issue_token(user) -> Token:
+    """The API token of `user`, who has just proven who they are (username and password, the
+    lockout checked by the caller); created on first use, the same key afterwards. Every issue
+    is audited (AUTHENTICATION / TOKEN_ISSUED, by the user)."""
+    with transaction.atomic():
+        token, _ = Token.objects.get_or_create(user=user)
+        record_event(EventType.AUTHENTICATION, AuditAction.TOKEN_ISSUED, user=user)
+    return token

@@ -5,7 +5,6 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from audit.selectors import audit_events
@@ -16,6 +15,7 @@ from core.errors import DomainError, Invalid
 from governance import dashboard, promotion, tier_changes
 from governance.forms import DecisionForm, TierChangeForm
 from governance.models import Notification, RiskTierChangeRequest
+from governance.notifications import mark_read
 from governance.routing import REVIEW_STATES, route_table
 from registry.choices import RiskTier, VersionState
 from registry.models import ModelVersion, RegisteredModel
@@ -125,7 +125,7 @@ def approval_dashboard(request):
 def notifications(request):
     items = Notification.objects.visible_to(request.user)[:100]
     if request.method == "POST":
-        Notification.objects.filter(user=request.user).unread().update(read_at=timezone.now())
+        mark_read(request.user)
         return redirect("notifications")
     return render(request, "governance/notifications.html", {"items": items})
 

@@ -1,16 +1,14 @@
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.choices import AuditAction, EventType
-from audit.services import record_event
 from core.api.fields import StrictInputSerializer
 from core.roles import roles_of
 from governance.lockout import LockedOut, is_locked_out
+from governance.users import issue_token
 
 
 class TokenInput(StrictInputSerializer):
@@ -60,9 +58,7 @@ class ObtainTokenView(APIView):
                 {"detail": "unable to log in with the given username and password"},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        token, _ = Token.objects.get_or_create(user=user)
-        record_event(EventType.AUTHENTICATION, AuditAction.TOKEN_ISSUED, user=user)
-        return Response({"token": token.key})
+        return Response({"token": issue_token(user).key})
 
 
 class MeView(APIView):

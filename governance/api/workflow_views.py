@@ -4,7 +4,6 @@ the approval dashboard. Parse, call the domain function, answer."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
@@ -22,6 +21,7 @@ from governance.api.workflow_serializers import (
     TransitionOutput,
 )
 from governance.models import Notification, RiskTierChangeRequest, StateTransition
+from governance.notifications import mark_read
 from policies.api.serializers import gate_document
 from registry.api.serializers import VersionOutput
 from registry.api.views import validated, versions_with_artifacts
@@ -184,17 +184,14 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         notification = generics.get_object_or_404(
             Notification.objects.visible_to(request.user), pk=pk
         )
-        if notification.read_at is None:
-            notification.read_at = timezone.now()
-            notification.save(update_fields=["read_at"])
+        if mark_read(request.user, ids=[notification.pk]):
+            notification.refresh_from_db(fields=["read_at"])
         return Response(NotificationOutput(notification).data)
 
     @extend_schema(request=None, responses={200: OpenApiResponse(description="{'marked': n}")})
     @action(detail=False, methods=["post"], url_path="read-all")
     def read_all(self, request):
-        marked = (
-            Notification.objects.filter(user=request.user).unread().update(read_at=timezone.now())
-        )
+        marked = mark_read(request.user)
         return Response({"marked": marked})
 
 
