@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-_PATH = Path(__file__).resolve().parents[2] / "core" / "charts.py"
+_PATH = Path(__file__).resolve().parents[2] / "core" / "charts" / "__init__.py"
 _SPEC = importlib.util.spec_from_file_location("governance_charts_under_test", _PATH)
 assert _SPEC and _SPEC.loader
 charts = importlib.util.module_from_spec(_SPEC)
