@@ -9,13 +9,15 @@ from rest_framework.authtoken.models import Token
 
 from audit.choices import AuditAction, EventType
 from audit.services import record_event
+from core.access import SYSTEM
 from core.roles import set_roles
 
 
 def create_or_update_user(
-    username: str, *, password: str | None, email: str = "", roles: list[str], actor=None
+    username: str, *, password: str | None, email: str = "", roles: list[str], actor=SYSTEM
 ):
-    """Create the user (or update an existing one) with exactly `roles`; audited."""
+    """Create the user (or update an existing one) with exactly `roles`; audited. Its callers
+    are the `create_user` command and the demo data, run by the system: nobody logs in there."""
     User = get_user_model()
     with transaction.atomic():
         user, created = User.objects.get_or_create(username=username)

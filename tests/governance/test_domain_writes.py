@@ -5,6 +5,7 @@ writes only what their roles allow."""
 
 from __future__ import annotations
 
+import io
 import uuid
 
 import pytest
@@ -252,3 +253,9 @@ def test_the_views_mark_read_through_the_domain_function(client, make_user, monk
     note.refresh_from_db()
     assert note.read_at is not None
     assert note.read_at <= timezone.now()
+
+
+def test_creating_a_user_from_the_command_line_is_by_the_system():
+    call_command("create_user", "newcomer", "--role", Role.SRE, stdout=io.StringIO())
+    event = AuditEvent.objects.get(action="CREATE_USER")
+    assert event.user_id == "system"
