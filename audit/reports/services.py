@@ -21,10 +21,13 @@ from django_q.tasks import async_task
 
 from audit.choices import EventType
 from audit.models import CheckpointTrigger, Report, ReportKind, ReportStatus, ReportTrigger
-from audit.reports import content
+from audit.reports.annual import annual_audit
+from audit.reports.monthly import monthly_compliance
 from audit.reports.pdf import generator_version, render_pdf
 from audit.reports.periods import Period, PeriodError, last_complete_period, parse_period
 from audit.reports.portfolio import Portfolio
+from audit.reports.quarterly import quarterly_risk
+from audit.reports.sections import DETAIL_LIMIT, STALE_REVIEW
 from audit.services import (
     ChainBroken,
     chain_head,
@@ -63,9 +66,9 @@ TEMPLATES = {
     ReportKind.ANNUAL_AUDIT: "reports/annual_audit.html",
 }
 BUILDERS = {
-    ReportKind.MONTHLY_COMPLIANCE: content.monthly_compliance,
-    ReportKind.QUARTERLY_RISK: content.quarterly_risk,
-    ReportKind.ANNUAL_AUDIT: content.annual_audit,
+    ReportKind.MONTHLY_COMPLIANCE: monthly_compliance,
+    ReportKind.QUARTERLY_RISK: quarterly_risk,
+    ReportKind.ANNUAL_AUDIT: annual_audit,
 }
 TOC = {
     ReportKind.MONTHLY_COMPLIANCE: [
@@ -338,8 +341,8 @@ def generate_report(report_id: int) -> str:
             "auditChainValid": context["chain"]["valid"],
             "auditCheckpoint": context["chain"]["checkpoint"],
             "template": TEMPLATES[report.kind],
-            "detailRowLimit": content.DETAIL_LIMIT,
-            "staleReviewDays": content.STALE_REVIEW.days,
+            "detailRowLimit": DETAIL_LIMIT,
+            "staleReviewDays": STALE_REVIEW.days,
         }
         report.status = ReportStatus.DONE
         report.finished_at = timezone.now()

@@ -14,8 +14,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from audit.models import AuditEvent, Report
-from audit.reports import content as SECTION_MODULE
-from audit.reports import services
+from audit.reports import monthly, services
 from audit.reports.periods import month_start
 from core.choices import Role
 from governance import promotion, tier_changes
@@ -301,7 +300,7 @@ def test_a_failing_section_fails_the_report(users, portfolio, monkeypatch):
     def broken(*args, **kwargs):
         raise ValueError("section exploded")
 
-    monkeypatch.setattr(SECTION_MODULE, "monitoring", broken)
+    monkeypatch.setattr(monthly, "monitoring", broken)
     report = services.request_report("MONTHLY_COMPLIANCE", this_month(), actor=users[Role.MRC])
     assert services.generate_report(report.pk) == "ERROR"
     report.refresh_from_db()

@@ -16,9 +16,12 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from audit.models import ReportKind
-from audit.reports import content, services
+from audit.reports import services
+from audit.reports.annual import annual_audit
+from audit.reports.monthly import monthly_compliance
 from audit.reports.periods import month_start, parse_period
 from audit.reports.portfolio import Portfolio
+from audit.reports.quarterly import quarterly_risk
 from core.choices import Role
 from policies import compliance, gate, monitoring
 from policies.models import Policy, PolicyException, Violation
@@ -137,9 +140,9 @@ def report_scores(moment) -> dict[str, dict]:
         ReportKind.ANNUAL_AUDIT: str(moment.year),
     }
     builders = {
-        ReportKind.MONTHLY_COMPLIANCE: content.monthly_compliance,
-        ReportKind.QUARTERLY_RISK: content.quarterly_risk,
-        ReportKind.ANNUAL_AUDIT: content.annual_audit,
+        ReportKind.MONTHLY_COMPLIANCE: monthly_compliance,
+        ReportKind.QUARTERLY_RISK: quarterly_risk,
+        ReportKind.ANNUAL_AUDIT: annual_audit,
     }
     found = {}
     for kind, label in labels.items():
@@ -238,7 +241,7 @@ def test_a_past_period_states_the_score_as_of_its_end(users, clock):
         then.by_tier,
     )
     period = parse_period(ReportKind.MONTHLY_COMPLIANCE, f"{last_month:%Y-%m}")
-    past = content.monthly_compliance(period, period.end, Portfolio(period.end))
+    past = monthly_compliance(period, period.end, Portfolio(period.end))
     assert past["summary"]["score_value"] == then.score == 85.7
     # Before the registry existed there was nothing to score.
     assert compliance.compliance_score(at=last_month).pairs == 0

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from audit.evidence import POLICY_EVALUATIONS, export_evidence_bundle
 from audit.models import AuditEvent, ReportKind
-from audit.reports import content
+from audit.reports.monthly import monthly_compliance
 from audit.reports.periods import parse_period
 from audit.reports.portfolio import Portfolio
 from core.choices import Role
@@ -210,7 +210,7 @@ def test_reports_leave_a_retired_policy_out_of_their_counts(users, fleet):
         now = timezone.now()
         period = parse_period(ReportKind.MONTHLY_COMPLIANCE, f"{now.year}-{now.month:02d}")
         until = period.data_end(timezone.now())
-        return content.monthly_compliance(period, until, Portfolio(until))
+        return monthly_compliance(period, until, Portfolio(until))
 
     before = monthly()
     assert {row["policy"] for row in before["failures"]["by_policy"]} == {"scan", "docs"}
