@@ -18,8 +18,6 @@ import pytest
 
 _ROOT = Path(__file__).resolve().parents[2]
 _PATH = _ROOT / "core" / "charts" / "__init__.py"
-if not _PATH.exists():  # the single-module layout the golden files were written from
-    _PATH = _ROOT / "core" / "charts.py"
 _SPEC = importlib.util.spec_from_file_location("core_charts_golden_under_test", _PATH)
 assert _SPEC and _SPEC.loader
 charts = importlib.util.module_from_spec(_SPEC)
