@@ -1,9 +1,10 @@
-"""Every role against every registry and audit action: the contract's "Who may do what" table.
+"""Every role against every action: the contract's "Who may do what" table.
 
 The table below is the test: one row per action, one column per persona, each cell the answer
-the contract promises. A refused write (403) must also name the rule that refused it, leave an
+the contract promises. Every rule of core.access.RULES has at least one row (a test fails when
+a new Action has none). A refusal (403) must also name the rule that refused it, leave an
 ACCESS_DENIED audit event, and change nothing; a hidden object (404) or an anonymous call (401)
-must change nothing either.
+must change nothing either; an allowed write must change what it says.
 """
 
 from __future__ import annotations
