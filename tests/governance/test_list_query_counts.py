@@ -111,6 +111,14 @@ def _growers(owner, reader, target):
         ),
         "page reports": ("/reports/", lambda i: ReportFactory()),
         "page version": (f"/versions/{v}/", lambda i: _grow_version_page(target, i)),
+        "page notifications": (
+            "/notifications/",
+            lambda i: NotificationFactory(user=reader, version=_new_version(owner, i)),
+        ),
+        "page evaluation history": (
+            f"/versions/{v}/evaluations/",
+            lambda i: EvaluationRunFactory(version=target),
+        ),
     }
 
 
@@ -132,9 +140,16 @@ PAGE_ROWS = {
     "page compliance": lambda n: min(n, 50),
     "page policies": lambda n: min(n, 50),
     "page reports": lambda n: min(n, 25),
+    "page evaluation history": lambda n: min(n, 25),
 }
 # The audit trail also shows the events the set-up itself records.
-NO_ROWS = {"api approval dashboard", "page approvals", "page version", "page audit"}
+NO_ROWS = {
+    "api approval dashboard",
+    "page approvals",
+    "page version",
+    "page audit",
+    "page notifications",  # its list is `items`, not a page
+}
 
 CASES = [
     (name, reader)
@@ -154,6 +169,8 @@ CASES = [
         "page audit",
         "page reports",
         "page version",
+        "page notifications",
+        "page evaluation history",
     )
     for reader in ("owner", "mrc")
 ]
