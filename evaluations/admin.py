@@ -5,8 +5,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from evaluations.models import EvaluationRun
 from core.admin_changelist import SafeDateHierarchyMixin
+from evaluations.models import EvaluationRun
 
 
 @admin.register(EvaluationRun)

@@ -8,8 +8,8 @@ from django.contrib import admin
 
 from core.access import is_allowed
 from core.admin import ReadOnlyAdminMixin
-from core.choices import Action
 from core.admin_history import HistoryAdmin
+from core.choices import Action
 from policies import services
 from policies.documents import to_document
 from policies.forms import PolicyDocumentForm

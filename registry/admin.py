@@ -9,9 +9,9 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 
 from core.admin import ReadOnlyAdminMixin
+from core.admin_history import HistoryAdmin
 from core.errors import DomainError
 from governance import promotion
-from core.admin_history import HistoryAdmin
 from governance.dashboard import pending_reviews
 from governance.forms import DecisionForm
 from registry.models import Artifact, ModelVersion, RegisteredModel
