@@ -8,7 +8,6 @@ urlpatterns = [
     path("", include("registry.urls")),
     path("", include("audit.urls")),
     path("", include("policies.urls")),
-    path("", include("policies.urls_monitoring")),
     path("", include("evaluations.urls")),
 ]
 

@@ -1,9 +1,17 @@
 import django_filters
 from django.db.models import Q
 
+from core.filters import IdFilter
 from governance.choices import Environment
-from policies.choices import Enforcement, PolicyStatus, PolicyType, Severity
-from policies.models import Policy
+from policies.choices import (
+    Enforcement,
+    ExceptionStatus,
+    PolicyStatus,
+    PolicyType,
+    Severity,
+    ViolationStatus,
+)
+from policies.models import Policy, PolicyException, Violation
 from registry.choices import RiskTier
 
 
@@ -38,3 +46,28 @@ class PolicyFilterSet(django_filters.FilterSet):
             | Q(name__icontains=value)
             | Q(description__icontains=value)
         )
+
+
+class ExceptionFilterSet(django_filters.FilterSet):
+    version = IdFilter(field_name="version_id", label="Version id")
+    policy = django_filters.CharFilter(
+        field_name="policy__policy_id", max_length=100, label="Policy id"
+    )
+    status = django_filters.ChoiceFilter(choices=ExceptionStatus.choices)
+
+    class Meta:
+        model = PolicyException
+        fields: list[str] = []
+
+
+class ViolationFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=ViolationStatus.choices)
+    severity = django_filters.ChoiceFilter(choices=Severity.choices)
+    policy = django_filters.CharFilter(
+        field_name="policy__policy_id", max_length=100, label="Policy id"
+    )
+    version = IdFilter(field_name="version_id", label="Version id")
+
+    class Meta:
+        model = Violation
+        fields: list[str] = []

@@ -1,10 +1,23 @@
 from django.urls import path
 
-from policies import views
+from policies.views import compliance, policies, waivers
 
 urlpatterns = [
-    path("policies/", views.policy_list, name="policy-list"),
-    path("policies/new/", views.policy_edit, name="policy-create"),
-    path("policies/<str:policy_id>/", views.policy_detail, name="policy-detail"),
-    path("policies/<str:policy_id>/edit/", views.policy_edit, name="policy-edit"),
+    path("policies/", policies.policy_list, name="policy-list"),
+    path("policies/new/", policies.policy_edit, name="policy-create"),
+    path("policies/<str:policy_id>/", policies.policy_detail, name="policy-detail"),
+    path("policies/<str:policy_id>/edit/", policies.policy_edit, name="policy-edit"),
+    path("exceptions/", waivers.exception_list, name="exception-list"),
+    path("exceptions/<int:pk>/", waivers.exception_detail, name="exception-detail"),
+    path(
+        "exceptions/<int:pk>/<slug:decision>/",
+        waivers.exception_decide,
+        name="exception-decide",
+    ),
+    path(
+        "versions/<int:version_pk>/request-exception/",
+        waivers.exception_request,
+        name="exception-request",
+    ),
+    path("compliance/", compliance.compliance_dashboard, name="compliance"),
 ]

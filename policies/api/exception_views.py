@@ -17,8 +17,8 @@ from policies.api.exception_serializers import (
     ExceptionRequestInput,
     ViolationOutput,
 )
+from policies.filtersets import ExceptionFilterSet, ViolationFilterSet
 from policies.models import ExceptionApproval, Policy, PolicyException, Violation
-from policies.monitoring_filtersets import ExceptionFilterSet, ViolationFilterSet
 from registry.api.views import validated
 from registry.models import ModelVersion
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-# Registered by policies/admin.py (`from policies import monitoring_admin`); imported here too so
-# this module's admin tests do not depend on that line.
-import policies.monitoring_admin  # noqa: F401
+# Registered by policies/admin/__init__.py (`from policies.admin import monitoring`); imported
+# here too so this module's admin tests do not depend on that line.
+import policies.admin.monitoring  # noqa: F401
 from audit.models import AuditEvent
 from core.choices import Role
 from governance.choices import NotificationKind, WebhookEvent

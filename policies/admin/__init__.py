@@ -12,7 +12,7 @@ from core.admin_history import HistoryAdmin
 from core.choices import Action
 from policies import services
 from policies.documents import to_document
-from policies.forms import PolicyDocumentForm
+from policies.forms.policies import PolicyDocumentForm
 from policies.models import Policy, PolicyEvaluation
 
 
@@ -74,4 +74,4 @@ class PolicyEvaluationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("policy", "version__model")
 
 
-from policies import monitoring_admin  # noqa: E402, F401  (exceptions, violations, webhooks)
+from policies.admin import monitoring  # noqa: E402, F401  (exceptions, violations, webhooks)

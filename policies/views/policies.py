@@ -15,7 +15,7 @@ from core.errors import DomainError
 from policies import services
 from policies.documents import to_document, to_fields
 from policies.filtersets import PolicyFilterSet
-from policies.forms import PolicyDocumentForm
+from policies.forms.policies import PolicyDocumentForm
 from policies.impact import impact
 from policies.models import Policy
 from policies.selectors import readable_policies

@@ -2,7 +2,7 @@
 (read-only: they change through their domain functions), and the outgoing webhooks, which
 superusers and MRC members manage here through governance.webhooks.save_webhook.
 
-Registered by `from policies import monitoring_admin` in policies/admin.py.
+Registered by `from policies.admin import monitoring` in policies/admin/__init__.py.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Pages: policy exceptions (list, request form, detail with its checks) and the compliance
-dashboard. They parse, call the same domain functions as the API, and render."""
+"""Pages of policy exceptions: list, request form, detail with its checks, decisions. They
+parse, call the same domain functions as the API, and render."""
 
 from __future__ import annotations
 
@@ -10,18 +10,11 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from core import charts
 from core.errors import DomainError, Invalid
 from policies import waivers
-from policies.choices import Severity
-from policies.compliance import (
-    DEFINITION,
-    open_violations_by_policy,
-    read_compliance_summary,
-)
-from policies.exception_forms import ExceptionDecisionForm, ExceptionRequestForm
-from policies.models import ExceptionApproval, PolicyException, Violation
-from policies.monitoring_filtersets import ExceptionFilterSet, ViolationFilterSet
+from policies.filtersets import ExceptionFilterSet
+from policies.forms.waivers import ExceptionDecisionForm, ExceptionRequestForm
+from policies.models import ExceptionApproval, PolicyException
 from policies.selectors import exception_checks, exception_violations
 from registry.models import ModelVersion
 
@@ -115,57 +108,3 @@ def exception_decide(request, pk: int, decision: str):
     else:
         messages.success(request, f"Exception #{pk}: {decision} recorded.")
     return redirect("exception-detail", pk=pk)
-
-
-@login_required
-def compliance_dashboard(request):
-    summary = read_compliance_summary(actor=request.user)
-    severities = Severity.values
-    by_severity = summary["violationsBySeverity"]
-    by_policy = open_violations_by_policy()
-    filterset = ViolationFilterSet(
-        request.GET or {"status": "OPEN"},
-        queryset=Violation.objects.visible_to(request.user)
-        .select_related("policy", "version__model")
-        .order_by("-last_seen", "-id"),
-    )
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "governance/compliance.html",
-        {
-            "summary": summary,
-            "definition": DEFINITION,
-            "filter": filterset,
-            "page": page,
-            "severity_chart": charts.bar_chart(
-                severities,
-                [by_severity[s] for s in severities],
-                title="Open violations by severity",
-                value_label="open violations",
-            ),
-            "policy_chart": charts.bar_chart(
-                list(by_policy)[:15],
-                list(by_policy.values())[:15],
-                title="Open violations by policy",
-                horizontal=True,
-            )
-            if by_policy
-            else "",
-            "risk_chart": charts.donut_chart(
-                list(summary["riskDistribution"]),
-                list(summary["riskDistribution"].values()),
-                title="Models by risk tier",
-                colors=TIER_COLORS,
-                center_label="models",
-            ),
-            "trend_chart": charts.line_chart(
-                [point["date"] for point in summary["trend"]],
-                {"Compliance score (%)": [point["complianceScore"] for point in summary["trend"]]},
-                title="Compliance score, daily",
-                y_min=0,
-                y_max=100,
-                y_label="%",
-            ),
-        },
-    )

@@ -1,0 +1,1 @@
+"""The policies app's page forms: policy documents and policy exceptions."""

@@ -1,0 +1,1 @@
+"""The policies app's pages: policies, policy exceptions, the compliance dashboard."""
