@@ -53,7 +53,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     # Before anything reads the address: NUL in it (and an empty admin _to_field) never reach a
-    # view or a query (governance/request_guard.py).
+    # view or a query (core/request_guard.py).
     "core.request_guard.RequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -227,7 +227,7 @@ SPECTACULAR_SETTINGS = {
         "ReportKindEnum": "audit.models.ReportKind",
     },
     # The standard error answers (400/401/403/404/409/415/429 and their shapes) on every
-    # operation, from its method, path and authentication (governance/api/schema.py).
+    # operation, from its method, path and authentication (core/api/schema.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api.schema.add_error_responses",

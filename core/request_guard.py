@@ -13,7 +13,7 @@
   then looked up as a field named "" (FieldDoesNotExist, a 500) on every change and delete
   page; the admin's own links never send one.
 
-API answers are JSON in the shape of governance/api/exceptions.py ({"detail": "..."}); pages
+API answers are JSON in the shape of core/api/exception_handler.py ({"detail": "..."}); pages
 get Django's 404 and 400 pages.
 """
 

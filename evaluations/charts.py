@@ -1,6 +1,6 @@
 """The charts of one evaluation run, as (title, svg) pairs, for the run page and for reports.
 
-Built with core/charts.py (pure SVG, no JavaScript), so the same markup works in a page
+Built with core/charts/ (pure SVG, no JavaScript), so the same markup works in a page
 (`{{ svg|safe }}`) and in a WeasyPrint PDF.
 """
 

@@ -15,7 +15,7 @@ S = VersionState
 class RegisteredModelQuerySet(VisibleQuerySet):
     """`visible_to(user)`: every model for the role-wide view permission (MRC, Security
     Architect, SRE, Auditor, Executive), else those the user holds an object permission on
-    (governance/visibility.py, the root every other governed record derives from)."""
+    (core/visibility.py, the root every other governed record derives from)."""
 
     model_path = ""
 

@@ -2,7 +2,7 @@
 
 Templates under templates/reports/ carry their own print stylesheet: A4 pages, a cover page,
 a table of contents with page numbers (target-counter), running headers and page numbers in
-the footer (@page margin boxes). Charts are the inline SVG of core/charts.py.
+the footer (@page margin boxes). Charts are the inline SVG of core/charts/.
 """
 
 from __future__ import annotations

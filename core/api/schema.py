@@ -1,8 +1,8 @@
 """The API's error answers in the OpenAPI schema, added once to every operation.
 
 Every error the API gives comes from one of a few places — the exception handler
-(governance/api/exceptions.py), DRF's authentication, permissions, throttling, parsers and
-content negotiation, and the request guard (governance/request_guard.py) — and has one of three
+(core/api/exception_handler.py), DRF's authentication, permissions, throttling, parsers and
+content negotiation, and the request guard (core/request_guard.py) — and has one of three
 shapes:
 
 - `{"detail": "..."}`: 401, 403, 404, 415, 429, and a 400 that is not about one field;

@@ -80,7 +80,7 @@ def exports_on_record() -> int:
     ],
 )
 def test_an_export_with_a_nul_in_a_parameter_is_a_400_and_exports_nothing(auditor, path):
-    """The request guard (governance/request_guard.py) refuses a NUL anywhere in a query string
+    """The request guard (core/request_guard.py) refuses a NUL anywhere in a query string
     before a view runs; the exports, which record their parameters, rely on it."""
     record_event(EventType.AUTHENTICATION, AuditAction.LOGIN, user="alice")
     before = exports_on_record()

@@ -1,4 +1,4 @@
-"""Tests for core/charts.py (server-side SVG charts).
+"""Tests for core/charts/ (server-side SVG charts).
 
 The module is Django-free, so it is loaded straight from its file: these tests
 run with ``-p no:django`` and do not depend on what ``governance/__init__.py``
