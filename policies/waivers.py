@@ -258,14 +258,14 @@ def _deciding_role(exception: PolicyException, actor, *, action: str, approving:
     return role
 
 
+def _authorize(actor, action: str, exception: PolicyException) -> None:
+    """The access rule for a decision on `exception`, on its version's model."""
+    authorize(actor, action, model=exception.version.model, version_id=exception.version_id)
+
+
 @domain_action(Action.DECIDE_EXCEPTION)
 def approve_exception(exception: PolicyException, *, actor, comments: str = "") -> PolicyException:
-    authorize(
-        actor,
-        Action.DECIDE_EXCEPTION,
-        model=exception.version.model,
-        version_id=exception.version_id,
-    )
+    _authorize(actor, Action.DECIDE_EXCEPTION, exception)
     exception = _locked(exception, allowed=(ExceptionStatus.REQUESTED,), what="approve")
     role = _deciding_role(exception, actor, action=Action.DECIDE_EXCEPTION, approving=True)
     ExceptionApproval.objects.create(exception=exception, role=role, user=actor, comments=comments)
@@ -312,12 +312,7 @@ def _activate(exception: PolicyException, actor, *, reason: str) -> None:
 
 @domain_action(Action.DECIDE_EXCEPTION)
 def reject_exception(exception: PolicyException, *, actor, comments: str = "") -> PolicyException:
-    authorize(
-        actor,
-        Action.DECIDE_EXCEPTION,
-        model=exception.version.model,
-        version_id=exception.version_id,
-    )
+    _authorize(actor, Action.DECIDE_EXCEPTION, exception)
     exception = _locked(exception, allowed=(ExceptionStatus.REQUESTED,), what="reject")
     role = _deciding_role(exception, actor, action=Action.DECIDE_EXCEPTION, approving=False)
     now = timezone.now()
@@ -340,12 +335,7 @@ def reject_exception(exception: PolicyException, *, actor, comments: str = "") -
 @domain_action(Action.REVOKE_EXCEPTION)
 def revoke_exception(exception: PolicyException, *, actor, comments: str = "") -> PolicyException:
     """MRC withdraws an exception at any time, requested or active."""
-    authorize(
-        actor,
-        Action.REVOKE_EXCEPTION,
-        model=exception.version.model,
-        version_id=exception.version_id,
-    )
+    _authorize(actor, Action.REVOKE_EXCEPTION, exception)
     exception = _locked(exception, allowed=OPEN_STATUSES, what="revoke")
     was = exception.status
     exception.status = ExceptionStatus.REVOKED
