@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -50,7 +50,7 @@ from evaluations.models import EvaluationRun
 from governance.choices import Decision
 from governance.models import Approval, RiskTierChangeRequest, StateTransition
 from policies.documents import to_document
-from policies.models import Policy, PolicyEvaluation, PolicyException, Violation
+from policies.models import ExceptionApproval, Policy, PolicyEvaluation, PolicyException, Violation
 from policies.selectors import latest_evaluations
 from registry.models import ModelVersion
 
@@ -276,7 +276,11 @@ def _row_document(obj: models.Model) -> dict:
 def evaluation_runs(version: ModelVersion) -> list[dict]:
     """The version's evaluation runs."""
     documents = []
-    for run in EvaluationRun.objects.filter(version=version).order_by("created_at", "id"):
+    for run in (
+        EvaluationRun.objects.filter(version=version)
+        .select_related("requested_by")
+        .order_by("created_at", "id")
+    ):
         document = {"id": run.pk}
         for key, attname in EVALUATION_RUN_FIELDS.items():
             value = getattr(run, attname)
@@ -294,7 +298,7 @@ def _approval_documents(exception: PolicyException) -> list[dict]:
             "comments": a.comments,
             "at": _iso(a.created_at),
         }
-        for a in exception.approvals.select_related("user").order_by("pk")
+        for a in exception.approvals.all()  # prefetched with their users, in pk order
     ]
 
 
@@ -304,6 +308,9 @@ def exception_documents(version: ModelVersion) -> list[dict]:
     for row in (
         PolicyException.objects.filter(version=version)
         .select_related("policy", "requested_by")
+        .prefetch_related(
+            Prefetch("approvals", ExceptionApproval.objects.select_related("user").order_by("pk"))
+        )
         .order_by("pk")
     ):
         document = _row_document(row)

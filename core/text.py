@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_BAD = re.compile("[\x00\ud800-\udfff]")
+# NUL and lone surrogates: what PostgreSQL cannot store (the JSON parser refuses them too).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def clean_text(value: Any, max_length: int | None = None) -> str:
-    text = _BAD.sub("\ufffd", str(value))
+    text = UNSTORABLE.sub("\ufffd", str(value))
     if max_length is not None and len(text) > max_length:
         text = text[: max_length - 1] + "\u2026"
     return text

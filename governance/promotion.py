@@ -437,8 +437,7 @@ def retire_version(version: ModelVersion, *, actor, comments: str = "") -> StepR
     _move(version, version.retire, action=PromotionAction.RETIRE, user=actor, comments=comments)
     # A retired version is not evaluated any more: its queued and running evaluation runs are
     # cancelled in this transaction, under the version's row lock (the worker's claim takes the
-    # same lock). Imported here: evaluations build on governance, not the other way round.
-
+    # same lock). The workflow sits above evaluations in the layers (.importlinter).
     cancel_runs_of_retired_version(version, actor=actor)
     return StepResult(version)
 

@@ -354,7 +354,8 @@ def save_webhook(webhook: Webhook, *, actor, fields: dict[str, Any]) -> Webhook:
 @domain_action(Action.MANAGE_WEBHOOKS)
 def retry_deliveries(delivery_ids: Iterable[int], *, actor, now=None) -> list[int]:
     """Make these deliveries due now: the PENDING and FAILED ones among them become PENDING
-    with their next attempt now, a FAILED one getting a fresh round of attempts. Audited, one
+    with their next attempt now; a FAILED one keeps its count, so it gets one more attempt
+    before it is FAILED again (not a fresh round). Audited, one
     event naming them; a refused attempt is audited too. Returns the ids made due."""
     authorize(actor, Action.MANAGE_WEBHOOKS)
     rows = WebhookDelivery.objects.filter(pk__in=list(delivery_ids)).exclude(

@@ -8,14 +8,14 @@ the body size and nesting depth, refuses NaN/Infinity, and checks every string o
 from __future__ import annotations
 
 import json
-import re
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
+from core.text import UNSTORABLE
+
 MAX_DEPTH = 32
-_BAD_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 
 
 def _refuse_constant(name: str):
@@ -31,14 +31,14 @@ def check_structure(value, *, max_depth: int = MAX_DEPTH) -> None:
             if depth > max_depth:
                 raise ParseError(f"JSON nested deeper than {max_depth} levels")
             for key, item in node.items():
-                if _BAD_CHARACTERS.search(key):
+                if UNSTORABLE.search(key):
                     raise ParseError("JSON keys may not contain NUL or unpaired surrogates")
                 stack.append((item, depth + 1))
         elif isinstance(node, list):
             if depth > max_depth:
                 raise ParseError(f"JSON nested deeper than {max_depth} levels")
             stack.extend((item, depth + 1) for item in node)
-        elif isinstance(node, str) and _BAD_CHARACTERS.search(node):
+        elif isinstance(node, str) and UNSTORABLE.search(node):
             raise ParseError("JSON strings may not contain NUL characters or unpaired surrogates")
 
 
