@@ -24,16 +24,13 @@ import json
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 
-from django.db import models
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
 from audit.choices import EventType
-from audit.exports import event_document
 from audit.models import AuditCheckpoint, AuditEvent, CheckpointTrigger, canonical_timestamp
 from audit.reports.pdf import generator_version, render_pdf
 from audit.services import (
@@ -47,15 +44,22 @@ from core.access import authorize
 from core.choices import Action
 from core.domain import domain_action
 from evaluations.models import EvaluationRun
+from evaluations.shapes import EvaluationRunOutput
 from governance.choices import Decision
-from governance.models import Approval, RiskTierChangeRequest, StateTransition
+from governance.models import RiskTierChangeRequest
+from governance.shapes import ApprovalOutput, TierChangeOutput, TransitionOutput
 from policies.documents import to_document
 from policies.models import ExceptionApproval, Policy, PolicyEvaluation, PolicyException, Violation
 from policies.selectors import latest_evaluations
+from policies.shapes import ExceptionOutput, PolicyEvaluationOutput, ViolationOutput
 from registry.models import ModelVersion
+from registry.shapes import ModelOutput, VersionRecordOutput
 
 EXPORT_ACTION = "EXPORT_EVIDENCE"
-BUNDLE_FORMAT = "model-registry-evidence-bundle/2"  # 2: with audit-checkpoint.json
+# 1: the first format (no signature); 2: with audit-checkpoint.json; 3: every document in the
+# API's own shape (registry/shapes.py and its siblings), docs/evidence-bundle.md.
+BUNDLE_FORMAT = "model-registry-evidence-bundle/3"
+LEGACY_FORMAT = "model-registry-evidence-bundle/1"
 MANIFEST = "manifest.json"
 SUMMARY = "summary.pdf"
 AUDIT_EXCERPT = "audit-trail.jsonl"
@@ -131,204 +135,61 @@ class EvidenceBundle:
 # --------------------------------------------------------------------------------------------
 
 
-def version_document(version: ModelVersion, artifacts) -> dict:
-    model = version.model
+# Each document is the object's published shape (the serializers the API answers with), so a
+# bundle and the API never disagree on a name or a timestamp's form; a bundle adds only what
+# the record needs beyond the API (named in each function).
+
+
+def version_document(version: ModelVersion) -> dict:
+    """The model and the version (with its artifacts), as the API shows them; the version also
+    names who submitted it, who asked for production and its review cycle."""
     return {
-        "model": {
-            "id": model.pk,
-            "name": model.name,
-            "description": model.description,
-            "owner": model.owner.get_username(),
-            "riskTier": model.risk_tier,
-            "riskTierReason": model.risk_tier_reason,
-            "riskAssessment": model.risk_assessment,
-            "tags": model.tags,
-            "createdAt": _iso(model.created_at),
-            "updatedAt": _iso(model.updated_at),
-        },
-        "version": {
-            "id": version.pk,
-            "version": version.version,
-            "state": version.state,
-            "description": version.description,
-            "tags": version.tags,
-            "createdBy": _username(version.created_by),
-            "submittedBy": _username(version.submitted_by),
-            "productionRequestedBy": _username(version.production_requested_by),
-            "reviewCycle": version.review_cycle,
-            "createdAt": _iso(version.created_at),
-            "updatedAt": _iso(version.updated_at),
-        },
-        "artifacts": [
-            {
-                "id": a.pk,
-                "name": a.name,
-                "type": a.type,
-                "uri": a.uri,
-                "sha256": a.sha256,
-                "securityScan": {
-                    "status": a.scan_status,
-                    "scanner": a.scan_scanner,
-                    "findings": a.scan_findings,
-                    "scannedAt": _iso(a.scanned_at),
-                },
-                "createdAt": _iso(a.created_at),
-            }
-            for a in artifacts
-        ],
+        "model": ModelOutput(version.model).data,
+        "version": VersionRecordOutput(version).data,
     }
 
 
-def approval_document(approval: Approval) -> dict:
-    return {
-        "id": approval.pk,
-        "stage": approval.stage,
-        "environment": approval.environment,
-        "cycle": approval.cycle,
-        "decision": approval.decision,
-        "user": approval.user.get_username(),
-        "role": approval.role,
-        "comments": approval.comments,
-        "checklist": approval.checklist,
-        "createdAt": _iso(approval.created_at),
-    }
+def approval_documents(approvals) -> list[dict]:
+    return ApprovalOutput(approvals, many=True).data
 
 
-def transition_document(transition: StateTransition) -> dict:
-    return {
-        "id": transition.pk,
-        "fromState": transition.from_state,
-        "toState": transition.to_state,
-        "action": transition.action,
-        "user": _username(transition.user) or "system",
-        "comments": transition.comments,
-        "timestamp": _iso(transition.timestamp),
-    }
+def transition_documents(transitions) -> list[dict]:
+    return TransitionOutput(transitions, many=True).data
 
 
-def tier_change_document(request: RiskTierChangeRequest) -> dict:
-    return {
-        "id": request.pk,
-        "fromTier": request.from_tier,
-        "requestedTier": request.requested_tier,
-        "justification": request.justification,
-        "status": request.status,
-        "requestedBy": request.requested_by.get_username(),
-        "createdAt": _iso(request.created_at),
-        "decidedAt": _iso(request.decided_at),
-        "decisions": [
-            {
-                "decision": d.decision,
-                "user": d.user.get_username(),
-                "role": d.role,
-                "comments": d.comments,
-                "at": _iso(d.created_at),
-            }
-            for d in request.decisions.all()
-        ],
-    }
-
-
-EVALUATION_RUN_FIELDS = {
-    "suite": "suite",
-    "status": "status",
-    "metrics": "metrics",
-    "thresholdResults": "threshold_results",
-    "thresholds": "thresholds",
-    "thresholdsSource": "thresholds_source",
-    "notes": "notes",
-    "error": "error",
-    "datasetName": "dataset_name",
-    "datasetSha256": "dataset_sha256",
-    "datasetRows": "dataset_rows",
-    "datasetColumns": "dataset_columns",
-    "referenceName": "reference_name",
-    "referenceSha256": "reference_sha256",
-    "sensitiveFeatures": "sensitive_features",
-    "createdAt": "created_at",
-    "startedAt": "started_at",
-    "finishedAt": "finished_at",
-}
-
-
-def _plain_value(value):
-    """A field's value as JSON can hold it (dates ISO 8601, decimals as text, files by name)."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict | list | str | int | float | bool) or value is None:
-        return value
-    if hasattr(value, "name") and hasattr(value, "url"):  # a stored file
-        return value.name or None
-    return json.loads(json.dumps(value, default=str))
-
-
-def _row_document(obj: models.Model) -> dict:
-    """Every concrete field of `obj`, foreign keys by id: the bundle keeps the whole row, so a
-    field added to the model later is exported without touching this module."""
-    return {
-        field.attname: _plain_value(getattr(obj, field.attname))
-        for field in obj._meta.concrete_fields
-    }
+def tier_change_documents(requests) -> list[dict]:
+    return TierChangeOutput(requests, many=True).data
 
 
 def evaluation_runs(version: ModelVersion) -> list[dict]:
-    """The version's evaluation runs."""
-    documents = []
-    for run in (
+    """The version's evaluation runs, oldest first, each as GET /evaluations/{id}/ shows it."""
+    runs = (
         EvaluationRun.objects.filter(version=version)
-        .select_related("requested_by")
+        .select_related("requested_by", "version")
         .order_by("created_at", "id")
-    ):
-        document = {"id": run.pk}
-        for key, attname in EVALUATION_RUN_FIELDS.items():
-            value = getattr(run, attname)
-            document[key] = _iso(value) if isinstance(value, datetime) else _plain_value(value)
-        document["requestedBy"] = _username(run.requested_by)
-        documents.append(document)
-    return documents
-
-
-def _approval_documents(exception: PolicyException) -> list[dict]:
-    return [
-        {
-            "role": a.role,
-            "user": _username(a.user),
-            "comments": a.comments,
-            "at": _iso(a.created_at),
-        }
-        for a in exception.approvals.all()  # prefetched with their users, in pk order
-    ]
+    )
+    return EvaluationRunOutput(runs, many=True).data
 
 
 def exception_documents(version: ModelVersion) -> list[dict]:
-    """Policy exceptions concerning the version (every field, their approvals)."""
-    documents = []
-    for row in (
+    """Policy exceptions concerning the version, with their approvals."""
+    exceptions = (
         PolicyException.objects.filter(version=version)
-        .select_related("policy", "requested_by")
+        .select_related("policy", "requested_by", "ended_by", "version__model")
         .prefetch_related(
             Prefetch("approvals", ExceptionApproval.objects.select_related("user").order_by("pk"))
         )
         .order_by("pk")
-    ):
-        document = _row_document(row)
-        document["policyId"] = row.policy.policy_id
-        document["requestedBy"] = _username(row.requested_by)
-        document["approvals"] = _approval_documents(row)
-        documents.append(document)
-    return documents
+    )
+    return ExceptionOutput(exceptions, many=True).data
 
 
 def violation_documents(version: ModelVersion) -> list[dict]:
     """Violations continuous monitoring found on the version."""
-    documents = []
-    for row in Violation.objects.filter(version=version).select_related("policy").order_by("pk"):
-        document = _row_document(row)
-        document["policyId"] = row.policy.policy_id
-        documents.append(document)
-    return documents
+    violations = (
+        Violation.objects.filter(version=version).select_related("policy", "version").order_by("pk")
+    )
+    return ViolationOutput(violations, many=True).data
 
 
 def policy_evidence(version: ModelVersion) -> tuple[list[dict], dict[str, bytes]]:
@@ -368,19 +229,12 @@ def policy_evidence(version: ModelVersion) -> tuple[list[dict], dict[str, bytes]
                 )
         documents.append(
             {
-                "id": evaluation.pk,
-                "policyId": evaluation.policy.policy_id,
-                "policyRevision": evaluation.policy_revision,
+                **PolicyEvaluationOutput(evaluation).data,
+                # Beyond the API: the file of the revision that judged, whether it blocked,
+                # and whether it is the latest evaluation of its policy and environment.
                 "policyDocument": policy_file,
-                "environment": evaluation.environment,
-                "enforcement": evaluation.enforcement,
-                "trigger": evaluation.trigger,
-                "passed": evaluation.passed,
-                "excepted": evaluation.excepted,
                 "blocks": evaluation.blocks,
                 "latest": evaluation.pk in latest_ids,
-                "rules": evaluation.rule_results,
-                "evaluatedAt": _iso(evaluation.evaluated_at),
             }
         )
     return documents, files
@@ -399,7 +253,7 @@ def audit_excerpt(version: ModelVersion, head_seq: int) -> tuple[bytes, dict]:
     by_type: dict[str, Counter] = {}
     count, first, last = 0, None, None
     for event in excerpt_queryset(version, head_seq).iterator(chunk_size=EXCERPT_CHUNK):
-        buffer.write(json.dumps(event_document(event), sort_keys=True) + "\n")
+        buffer.write(json.dumps(event.document(), sort_keys=True) + "\n")
         by_type.setdefault(event.event_type, Counter())[event.action] += 1
         count += 1
         first = first or event
@@ -470,7 +324,7 @@ def build_files(
             exported_by=exported_by,
             exported_at=_iso(exported_at),
         ).encode(),
-        "version.json": _json_bytes(version_document(version, artifacts)),
+        "version.json": _json_bytes(version_document(version)),
     }
     documentation = version.documentation
     if isinstance(documentation, str):
@@ -479,17 +333,13 @@ def build_files(
     else:
         documentation_file = "documentation.json"
         files[documentation_file] = _json_bytes(documentation)
-    files["approvals.json"] = _json_bytes([approval_document(a) for a in approvals])
-    files["transitions.json"] = _json_bytes([transition_document(t) for t in transitions])
-    files["risk-tier-changes.json"] = _json_bytes([tier_change_document(r) for r in tier_changes])
-    # "recorded" stays in the files: bundles already handed out carry it, and a reader of
-    # both old and new bundles should not need to tell them apart.
-    files["evaluations.json"] = _json_bytes({"recorded": True, "runs": runs})
-    files["exceptions.json"] = _json_bytes({"recorded": True, "exceptions": exceptions})
+    files["approvals.json"] = _json_bytes(approval_documents(approvals))
+    files["transitions.json"] = _json_bytes(transition_documents(transitions))
+    files["risk-tier-changes.json"] = _json_bytes(tier_change_documents(tier_changes))
+    files["evaluations.json"] = _json_bytes(runs)
+    files["exceptions.json"] = _json_bytes(exceptions)
     files[POLICY_EVALUATIONS] = _json_bytes(evaluations)
-    files["policy-evidence/violations.json"] = _json_bytes(
-        {"recorded": True, "violations": violations}
-    )
+    files["policy-evidence/violations.json"] = _json_bytes(violations)
     files.update(sorted(policy_files.items()))
     files[AUDIT_EXCERPT] = excerpt
     files[CHECKPOINT_FILE] = _json_bytes(checkpoint_bundle(checkpoint))

@@ -1,5 +1,11 @@
 """Checking an evidence bundle.
 
+Two questions, answered apart: is the bundle intact (`valid`: every check below passed), and
+is it the registry's (`authentic`: something the checker trusts vouches for it, not only the
+bundle itself). A bundle re-signed with a key of its forger's own, or rewritten as an older
+format that carried no signature, is intact by its own account and still not authentic; only
+a trusted public key (--public-key) or the registry's own records (the database) make it so.
+
 Offline (the file alone): every file in the zip against manifest.json (a changed byte, a
 missing or an extra file fails, naming the file), the zip's own structure (entries as the
 registry writes them), each audit excerpt event against its own hash and its predecessor, and
@@ -31,6 +37,7 @@ from audit.evidence import (
     AUDIT_EXCERPT,
     CHECKPOINT_FILE,
     EXPORT_ACTION,
+    LEGACY_FORMAT,
     MANIFEST,
     excerpt_queryset,
     sha256_hex,
@@ -57,10 +64,19 @@ class BundleVerdict:
     events_checked: int = 0
     database_checked: bool = False
     sha256: str = ""
+    # What vouches for the bundle beyond its own content: the trusted public key, the
+    # registry's stored checkpoint and key, the export recorded in the audit trail.
+    authenticated_by: list[str] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
+        """Intact: no check found a problem."""
         return not self.problems
+
+    @property
+    def authentic(self) -> bool:
+        """Intact, and vouched for by a key or a record the checker trusts."""
+        return self.valid and bool(self.authenticated_by)
 
 
 def _is_sha256(value) -> bool:
@@ -237,6 +253,10 @@ def _check_against_database(
             f"the zip file is not the one exported: its SHA-256 {verdict.sha256[:16]}… differs "
             f"from the recorded {recorded[:16]}… (a byte of the zip changed)"
         )
+    elif recorded:
+        verdict.authenticated_by.append(
+            f"the audit trail records the export of this exact file (event #{export.seq})"
+        )
 
 
 def _load_checkpoint(data: bytes, verdict: BundleVerdict) -> tuple[dict, Ed25519PublicKey] | None:
@@ -263,8 +283,13 @@ def _check_checkpoint(
 ) -> dict | None:
     """The signed checkpoint: its signature, and the manifest and excerpt against it."""
     if CHECKPOINT_FILE not in members:
-        if manifest.get("format") == "model-registry-evidence-bundle/1" and trusted_key is None:
-            verdict.notes.append("the bundle predates signed checkpoints: it carries none to check")
+        if manifest.get("format") == LEGACY_FORMAT:
+            # A bundle of the first format carries no signature: only the registry's record
+            # of the export (the database) can vouch for it, never the file alone.
+            verdict.notes.append(
+                "the bundle is of the first format, which carried no signed checkpoint: only "
+                "the registry's record of the export can authenticate it"
+            )
         else:
             verdict.problems.append(f"{CHECKPOINT_FILE} is missing: no signed checkpoint")
         return None
@@ -282,11 +307,13 @@ def _check_checkpoint(
     if trusted_key is None:
         verdict.notes.append(
             f"{where} verifies with the public key the bundle carries (key id "
-            f"{signing.key_id(carried_key)}); give --public-key to check that it is the "
-            "registry's key"
+            f"{signing.key_id(carried_key)}), which anyone could have made; give --public-key "
+            "to check that it is the registry's key"
         )
     else:
-        verdict.notes.append(f"{where} is signed by the trusted key {signing.key_id(key)[:16]}…")
+        verdict.authenticated_by.append(
+            f"{where} is signed by the trusted key {signing.key_id(key)[:16]}…"
+        )
     if (manifest.get("auditChainHeadSeq"), manifest.get("auditChainHead")) != (seq, head_hash):
         verdict.problems.append(
             f"manifest.json: the audit chain head it names is not the one {where} signs"
@@ -312,6 +339,10 @@ def _check_checkpoint_against_database(document: dict, verdict: BundleVerdict) -
         problem = checkpoints.signature_problem(document, registry_key)
         if problem:
             verdict.problems.append(f"{CHECKPOINT_FILE}, against the registry's key: {problem}")
+        else:
+            verdict.authenticated_by.append(
+                f"checkpoint #{document.get('number')} is signed by the registry's own key"
+            )
     stored = AuditCheckpoint.objects.filter(number=document.get("number")).first()
     if stored is None or checkpoints.document(stored)["signature"] != document.get("signature"):
         verdict.problems.append(

@@ -9,50 +9,15 @@ from collections.abc import Iterator
 
 from django.http import StreamingHttpResponse
 
-from audit.models import AuditEvent, canonical_timestamp
+from audit.models import EVENT_DOCUMENT_FIELDS
 
 CHUNK = 2000
-COLUMNS = [
-    "id",
-    "seq",
-    "timestamp",
-    "eventType",
-    "userId",
-    "modelId",
-    "versionId",
-    "action",
-    "details",
-    "ipAddress",
-    "userAgent",
-    "sessionId",
-    "prevHash",
-    "hash",
-]
-
-
-def event_document(event: AuditEvent) -> dict:
-    """An event in the guide's audit log structure (plus its place in the chain)."""
-    return {
-        "id": event.id,
-        "seq": event.seq,
-        "timestamp": canonical_timestamp(event.timestamp),
-        "eventType": event.event_type,
-        "userId": event.user_id,
-        "modelId": event.model_id,
-        "versionId": event.version_id,
-        "action": event.action,
-        "details": event.details,
-        "ipAddress": event.ip_address,
-        "userAgent": event.user_agent,
-        "sessionId": event.session_id,
-        "prevHash": event.prev_hash,
-        "hash": event.hash,
-    }
+COLUMNS = EVENT_DOCUMENT_FIELDS
 
 
 def jsonl_lines(queryset) -> Iterator[str]:
     for event in queryset.order_by("seq").iterator(chunk_size=CHUNK):
-        yield json.dumps(event_document(event), sort_keys=True) + "\n"
+        yield json.dumps(event.document(), sort_keys=True) + "\n"
 
 
 def _csv_safe(value) -> str:
@@ -70,7 +35,7 @@ def csv_lines(queryset) -> Iterator[str]:
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     for event in queryset.order_by("seq").iterator(chunk_size=CHUNK):
-        document = event_document(event)
+        document = event.document()
         writer.writerow([_csv_safe(document[column]) for column in COLUMNS])
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue()

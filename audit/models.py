@@ -100,6 +100,13 @@ class AuditEvent(AppendOnlyModel):
             session_id=self.session_id,
         )
 
+    def document(self) -> dict:
+        """The event's one published shape: the API, the JSON lines and CSV exports and the
+        evidence bundles all write this. It is the hashed content (timestamp in the canonical
+        form the hash covers) plus the event's id and its place in the chain, so anyone holding
+        it can recompute `hash` from `prevHash`."""
+        return {"id": self.id, **self.content(), "prevHash": self.prev_hash, "hash": self.hash}
+
 
 class AuditChainHead(models.Model):
     """The single row (pk=1) naming the newest event of the chain."""
@@ -145,6 +152,25 @@ class AuditCheckpoint(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"checkpoint #{self.number}: event #{self.seq}"
+
+
+# The keys of AuditEvent.document(), in the order the CSV export writes its columns.
+EVENT_DOCUMENT_FIELDS = [
+    "id",
+    "seq",
+    "timestamp",
+    "eventType",
+    "userId",
+    "modelId",
+    "versionId",
+    "action",
+    "details",
+    "ipAddress",
+    "userAgent",
+    "sessionId",
+    "prevHash",
+    "hash",
+]
 
 
 def canonical_timestamp(value: datetime) -> str:

@@ -19,6 +19,7 @@ from audit.models import Report, ReportStatus
 from audit.reports import services as report_services
 from audit.selectors import audit_events, export_audit_events
 from core.api.fields import StrictInputSerializer
+from core.api.serializers import ModelOutputSerializer
 from governance.api.workflow_views import visible_version
 
 
@@ -84,20 +85,20 @@ class ReportInput(StrictInputSerializer):
         return attrs
 
 
-class ReportOutput(serializers.ModelSerializer):
+class ReportOutput(ModelOutputSerializer):
     # A plain string here: the request's enum is the one component that names the kinds (a
     # second would collide with the notifications' `kind` enum in the schema).
     kind = serializers.CharField(
         read_only=True, help_text="MONTHLY_COMPLIANCE, QUARTERLY_RISK or ANNUAL_AUDIT"
     )
-    downloadUrl = serializers.SerializerMethodField()
-    generatorVersion = serializers.CharField(source="generator_version")
-    requestedBy = serializers.SerializerMethodField()
-    createdAt = serializers.DateTimeField(source="created_at")
-    startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
-    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)
-    periodStart = serializers.DateTimeField(source="period_start")
-    periodEnd = serializers.DateTimeField(source="period_end")
+    download_url = serializers.SerializerMethodField()
+    generator_version = serializers.CharField()
+    requested_by = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    period_start = serializers.DateTimeField()
+    period_end = serializers.DateTimeField()
 
     class Meta:
         model = Report
@@ -105,31 +106,31 @@ class ReportOutput(serializers.ModelSerializer):
             "id",
             "kind",
             "period",
-            "periodStart",
-            "periodEnd",
+            "period_start",
+            "period_end",
             "status",
             "trigger",
             "sha256",
             "size",
             "pages",
-            "downloadUrl",
-            "generatorVersion",
+            "download_url",
+            "generator_version",
             "parameters",
-            "requestedBy",
-            "createdAt",
-            "startedAt",
-            "finishedAt",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
             "error",
         ]
 
-    def get_downloadUrl(self, report) -> str | None:
+    def get_download_url(self, report) -> str | None:
         if not report.is_done:
             return None
         url = reverse("api-report-download", args=[report.pk])
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request else url
 
-    def get_requestedBy(self, report) -> str:
+    def get_requested_by(self, report) -> str:
         return report.requested_by.get_username() if report.requested_by else "system"
 
 

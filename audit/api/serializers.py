@@ -1,18 +1,22 @@
 from rest_framework import serializers
 
 from audit.models import AuditEvent
+from core.api.serializers import ModelOutputSerializer
 
 
-class AuditEventOutput(serializers.ModelSerializer):
-    eventType = serializers.CharField(source="event_type")
-    userId = serializers.CharField(source="user_id")
+class AuditEventOutput(ModelOutputSerializer):
+    # The schema of AuditEvent.document(), which writes the response: the API, the exports and
+    # the evidence bundles publish one shape (tests/audit/test_event_document.py holds them
+    # together).
+    event_type = serializers.CharField()
+    user_id = serializers.CharField()
     # Null for events about no model or version, and when no client address was known.
-    modelId = serializers.IntegerField(source="model_id", allow_null=True)
-    versionId = serializers.IntegerField(source="version_id", allow_null=True)
-    ipAddress = serializers.CharField(source="ip_address", allow_null=True)
-    userAgent = serializers.CharField(source="user_agent")
-    sessionId = serializers.CharField(source="session_id")
-    prevHash = serializers.CharField(source="prev_hash")
+    model_id = serializers.IntegerField(allow_null=True)
+    version_id = serializers.IntegerField(allow_null=True)
+    ip_address = serializers.CharField(allow_null=True)
+    user_agent = serializers.CharField()
+    session_id = serializers.CharField()
+    prev_hash = serializers.CharField()
 
     class Meta:
         model = AuditEvent
@@ -20,18 +24,27 @@ class AuditEventOutput(serializers.ModelSerializer):
             "id",
             "seq",
             "timestamp",
-            "eventType",
-            "userId",
-            "modelId",
-            "versionId",
+            "event_type",
+            "user_id",
+            "model_id",
+            "version_id",
             "action",
             "details",
-            "ipAddress",
-            "userAgent",
-            "sessionId",
-            "prevHash",
+            "ip_address",
+            "user_agent",
+            "session_id",
+            "prev_hash",
             "hash",
         ]
+        extra_kwargs = {
+            "timestamp": {
+                "help_text": "UTC with microseconds (2026-03-01T12:00:00.000000+00:00): the "
+                "form the hash covers, so a client can recompute `hash` from `prevHash`"
+            }
+        }
+
+    def to_representation(self, instance: AuditEvent) -> dict:
+        return instance.document()
 
 
 class CheckpointOutput(serializers.Serializer):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.api.serializers import CamelCaseFields
+
 MAX_TAGS = 50
 MAX_TAG_KEY = 100
 MAX_TAG_VALUE = 500
@@ -12,8 +14,10 @@ MAX_DOCUMENTATION = 200_000
 MAX_DOCUMENTATION_SECTIONS = 50
 
 
-class StrictInputSerializer(serializers.Serializer):
+class StrictInputSerializer(CamelCaseFields, serializers.Serializer):
     """An input serializer that refuses keys it does not know, so a typo is not silently lost."""
+
+    # Fields declared snake_case are accepted under their camelCase names (CamelCaseFields).
 
     def to_internal_value(self, data):
         if isinstance(data, dict):

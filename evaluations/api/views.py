@@ -13,12 +13,11 @@ from evaluations import catalogue, selectors, services
 from evaluations.api.serializers import (
     EvaluationCreateInput,
     EvaluationQueuedOutput,
-    EvaluationRunOutput,
-    EvaluationRunSummaryOutput,
     SuiteOutput,
 )
 from evaluations.filtersets import AllEvaluationRunsFilterSet, EvaluationRunFilterSet
 from evaluations.models import EvaluationRun
+from evaluations.shapes import EvaluationRunOutput, EvaluationRunSummaryOutput
 from governance.api.workflow_views import visible_version
 from registry.api.views import validated
 

@@ -12,20 +12,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance import dashboard, promotion, tier_changes
-from governance.api.workflow_serializers import (
-    ActionInput,
-    ApproveInput,
-    NotificationOutput,
-    TierChangeInput,
-    TierChangeOutput,
-    TransitionOutput,
-)
+from governance.api.workflow_serializers import ActionInput, ApproveInput, TierChangeInput
 from governance.models import Notification, RiskTierChangeRequest, StateTransition
 from governance.notifications import mark_read
-from policies.api.serializers import gate_document
-from registry.api.serializers import VersionOutput
+from governance.shapes import NotificationOutput, TierChangeOutput, TransitionOutput
+from policies.shapes import gate_document
 from registry.api.views import validated, versions_with_artifacts
 from registry.models import ModelVersion, RegisteredModel
+from registry.shapes import VersionOutput
 
 
 def visible_version(request, pk: int) -> ModelVersion:

@@ -11,14 +11,10 @@ from rest_framework.response import Response
 
 from core.errors import Invalid
 from policies import waivers
-from policies.api.exception_serializers import (
-    DecisionInput,
-    ExceptionOutput,
-    ExceptionRequestInput,
-    ViolationOutput,
-)
+from policies.api.exception_serializers import DecisionInput, ExceptionRequestInput
 from policies.filtersets import ExceptionFilterSet, ViolationFilterSet
 from policies.models import ExceptionApproval, Policy, PolicyException, Violation
+from policies.shapes import ExceptionOutput, ViolationOutput
 from registry.api.views import validated
 from registry.models import ModelVersion
 

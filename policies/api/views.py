@@ -10,12 +10,12 @@ from rest_framework.response import Response
 
 from governance.api.workflow_views import visible_version
 from policies import services
-from policies.api.serializers import PolicyEvaluationOutput
 from policies.documents import PolicyDocumentInput, to_document, to_fields, validate_document
 from policies.filtersets import PolicyFilterSet
 from policies.impact import impact
 from policies.models import Policy, PolicyEvaluation
 from policies.selectors import latest_evaluations, readable_policies
+from policies.shapes import PolicyEvaluationOutput
 
 DOCUMENT_RESPONSE = OpenApiResponse(description="the policy document (the guide's shape)")
 

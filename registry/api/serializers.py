@@ -7,10 +7,8 @@ from core.api.fields import (
     DocumentationField,
     StrictInputSerializer,
     TagsField,
-    UsernameField,
 )
 from registry.choices import RiskTier, ScanStatus
-from registry.models import Artifact, ModelVersion, RegisteredModel
 from registry.risk import validate_assessment
 
 SHA256_PATTERN = r"^[0-9a-fA-F]{64}$"
@@ -29,103 +27,22 @@ class RiskAssessmentField(serializers.JSONField):
 # ---- output -------------------------------------------------------------------------------
 
 
-class SecurityScanOutput(serializers.Serializer):
-    status = serializers.CharField(source="scan_status")
-    scanner = serializers.CharField(source="scan_scanner")
-    findings = serializers.JSONField(source="scan_findings", allow_null=True)
-    scannedAt = serializers.DateTimeField(source="scanned_at", allow_null=True)
-
-
-class ArtifactOutput(serializers.ModelSerializer):
-    version = serializers.IntegerField(source="version_id")
-    securityScan = SecurityScanOutput(source="*")
-    createdAt = serializers.DateTimeField(source="created_at")
-    updatedAt = serializers.DateTimeField(source="updated_at")
-
-    class Meta:
-        model = Artifact
-        fields = [
-            "id",
-            "version",
-            "name",
-            "type",
-            "uri",
-            "sha256",
-            "securityScan",
-            "createdAt",
-            "updatedAt",
-        ]
-
-
-class ModelOutput(serializers.ModelSerializer):
-    riskTier = serializers.CharField(source="risk_tier")
-    riskTierReason = serializers.CharField(source="risk_tier_reason")
-    riskAssessment = serializers.JSONField(source="risk_assessment", allow_null=True)
-    owner = UsernameField()
-    createdAt = serializers.DateTimeField(source="created_at")
-    updatedAt = serializers.DateTimeField(source="updated_at")
-
-    class Meta:
-        model = RegisteredModel
-        fields = [
-            "id",
-            "name",
-            "description",
-            "riskTier",
-            "riskTierReason",
-            "riskAssessment",
-            "tags",
-            "owner",
-            "createdAt",
-            "updatedAt",
-        ]
-
-
-class VersionOutput(serializers.ModelSerializer):
-    model = serializers.IntegerField(source="model_id")
-    modelName = serializers.CharField(source="model.name")
-    riskTier = serializers.CharField(source="model.risk_tier")
-    documentation = serializers.JSONField()
-    artifacts = ArtifactOutput(many=True)
-    createdBy = UsernameField(source="created_by")
-    createdAt = serializers.DateTimeField(source="created_at")
-    updatedAt = serializers.DateTimeField(source="updated_at")
-
-    class Meta:
-        model = ModelVersion
-        fields = [
-            "id",
-            "model",
-            "modelName",
-            "riskTier",
-            "version",
-            "state",
-            "description",
-            "documentation",
-            "tags",
-            "artifacts",
-            "createdBy",
-            "createdAt",
-            "updatedAt",
-        ]
-
-
 # ---- input --------------------------------------------------------------------------------
 
 
 class ModelCreateInput(StrictInputSerializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=MAX_TEXT, allow_blank=True, default="")
-    riskTier = serializers.ChoiceField(choices=RiskTier.choices, required=False, source="risk_tier")
-    riskAssessment = RiskAssessmentField(required=False, source="risk_assessment")
+    risk_tier = serializers.ChoiceField(choices=RiskTier.choices, required=False)
+    risk_assessment = RiskAssessmentField(required=False)
     tags = TagsField(required=False, default=dict)
 
 
 class ModelUpdateInput(StrictInputSerializer):
     name = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(max_length=MAX_TEXT, allow_blank=True, required=False)
-    riskTier = serializers.ChoiceField(choices=RiskTier.choices, required=False, source="risk_tier")
-    riskAssessment = RiskAssessmentField(required=False, source="risk_assessment")
+    risk_tier = serializers.ChoiceField(choices=RiskTier.choices, required=False)
+    risk_assessment = RiskAssessmentField(required=False)
     tags = TagsField(required=False)
 
 
@@ -166,7 +83,7 @@ class ArtifactCreateInput(StrictInputSerializer):
     sha256 = serializers.RegexField(
         SHA256_PATTERN, error_messages={"invalid": "must be 64 hexadecimal characters"}
     )
-    securityScan = SecurityScanInput(required=False, source="security_scan")
+    security_scan = SecurityScanInput(required=False)
 
 
 class ArtifactUpdateInput(ArtifactCreateInput):

@@ -11,17 +11,15 @@ from rest_framework.response import Response
 from registry import services
 from registry.api.serializers import (
     ArtifactCreateInput,
-    ArtifactOutput,
     ArtifactUpdateInput,
     ModelCreateInput,
-    ModelOutput,
     ModelUpdateInput,
     VersionCreateInput,
-    VersionOutput,
     VersionUpdateInput,
 )
 from registry.filtersets import ModelVersionFilterSet, RegisteredModelFilterSet
 from registry.models import Artifact, ModelVersion, RegisteredModel
+from registry.shapes import ArtifactOutput, ModelOutput, VersionOutput
 
 
 def versions_with_artifacts(queryset):

@@ -101,7 +101,7 @@ def test_the_list_is_every_event_in_chain_order_in_the_api_shape(trail, auditor)
     assert first == {
         "id": trail[2].id,
         "seq": 3,
-        "timestamp": "2025-03-01T12:00:00Z",
+        "timestamp": "2025-03-01T12:00:00.000000+00:00",
         "eventType": "MODEL_REGISTRY",
         "userId": "alice",
         "modelId": 1,

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from audit.choices import AuditAction, EventType
 from audit.context import session_fingerprint
-from audit.exports import COLUMNS, event_document
+from audit.exports import COLUMNS
 from audit.models import AuditEvent
 from audit.services import record_event, verify_chain
 from core.choices import Role
@@ -113,7 +113,7 @@ def test_csv_export_is_exactly_the_filtered_set(trail, auditor_client, query, or
     by_id = {e.id: e for e in AuditEvent.objects.filter(id__in=expected)}
     for row in rows:
         event = by_id[int(row["id"])]
-        document = event_document(event)
+        document = event.document()
         assert row["hash"] == event.hash
         assert row["prevHash"] == event.prev_hash
         assert row["timestamp"] == document["timestamp"]
@@ -131,7 +131,7 @@ def test_jsonl_export_is_exactly_the_filtered_set(trail, auditor_client, query, 
     assert response["Content-Disposition"] == 'attachment; filename="audit-events.jsonl"'
     documents = jsonl_docs(response)
     assert [d["id"] for d in documents] == expected
-    stored = {e.id: event_document(e) for e in AuditEvent.objects.filter(id__in=expected)}
+    stored = {e.id: e.document() for e in AuditEvent.objects.filter(id__in=expected)}
     assert documents == [stored[i] for i in expected]
     for document in documents:
         assert set(document) == set(COLUMNS)

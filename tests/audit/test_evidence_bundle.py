@@ -3,11 +3,13 @@ audited, and that it verifies, and stops verifying after any byte of it is chang
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import zipfile
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -158,7 +160,7 @@ def test_bundle_holds_every_piece_of_evidence(users, walked):
         "MRC_REVIEW",
         "APPROVED_STAGING",
     ]
-    artifact = json.loads(files["version.json"])["artifacts"][0]
+    artifact = json.loads(files["version.json"])["version"]["artifacts"][0]
     assert artifact["name"] == "pricer.onnx" and len(artifact["sha256"]) == 64
 
 
@@ -498,11 +500,14 @@ def test_a_good_bundle_verifies_against_the_trusted_public_key(bundle, settings,
     verdict = verify_bundle(
         io.BytesIO(bundle), use_database=False, public_key=registry_key(settings)
     )
-    assert verdict.valid, verdict.problems
-    assert any("is signed by the trusted key" in note for note in verdict.notes)
+    assert verdict.authentic, verdict.problems
+    assert any("is signed by the trusted key" in vouch for vouch in verdict.authenticated_by)
+    # Intact, but nothing the checker trusts vouches for it: not authentic.
     untrusted = verify_bundle(io.BytesIO(bundle), use_database=False)
-    assert untrusted.valid
+    assert untrusted.valid and not untrusted.authentic
     assert any("give --public-key" in note for note in untrusted.notes)
+    # With the registry's database, its records vouch for the bundle.
+    assert verify_bundle(io.BytesIO(bundle)).authentic
 
     public = tmp_path / "registry-public.pem"
     public.write_text(signing.public_pem(registry_key(settings)))
@@ -546,9 +551,10 @@ def test_a_checkpoint_signed_with_another_key_fails_against_the_trusted_key(
     )
     resigned = with_files(bundle, **{CHECKPOINT_FILE: json.dumps(carried).encode()})
 
-    # On its own, the bundle is consistent: the key it carries checks the signature ...
+    # On its own, the bundle is consistent: the key it carries checks the signature, but that
+    # authenticates nothing ...
     alone = verify_bundle(io.BytesIO(resigned), use_database=False)
-    assert alone.valid
+    assert alone.valid and not alone.authentic
     assert any(signing.key_id(forger) in note for note in alone.notes)
     # ... but it is not the registry's key.
     trusted = verify_bundle(
@@ -625,3 +631,75 @@ def test_export_of_a_broken_chain_is_refused_and_without_a_key_fails_clearly(
     refused = AuditEvent.objects.filter(event_type="ACCESS_DENIED").order_by("-seq").first()
     assert (refused.action, refused.version_id) == ("EXPORT_EVIDENCE", walked.pk)
     assert not AuditCheckpoint.objects.exists()
+
+
+def forged_by_resigning(bundle: bytes, tmp_path) -> bytes:
+    """The bundle with a changed excerpt, its checkpoint re-signed with a forger's own key."""
+    key_file = tmp_path / "forger.pem"
+    key_file.write_bytes(new_key_pem())
+    private = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+    forger = private.public_key()
+    files = members(bundle)
+    lines = files["audit-trail.jsonl"].decode().splitlines()
+    carried = carried_checkpoint(bundle)
+    document = {**carried["checkpoint"], "keyId": signing.key_id(forger)}
+    document["signature"] = base64.b64encode(private.sign(checkpoints.payload(document))).decode()
+    carried.update(
+        checkpoint=document, publicKey=signing.public_pem(forger), keyId=signing.key_id(forger)
+    )
+    return with_files(
+        bundle,
+        **{
+            CHECKPOINT_FILE: json.dumps(carried).encode(),
+            "audit-trail.jsonl": ("\n".join(lines[:-1]) + "\n").encode(),
+        },
+    )
+
+
+def test_a_resigned_bundle_is_never_reported_authentic_offline(bundle, tmp_path):
+    """The forgery the first verifier let through: re-signed with the forger's key, the bundle
+    is consistent with itself; offline and without a trusted key the command says it is NOT
+    authenticated and exits 2, so no script takes it for verified."""
+    path = tmp_path / "forged.zip"
+    path.write_bytes(forged_by_resigning(bundle, tmp_path))
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="NOT AUTHENTICATED") as raised:
+        call_command("verify_evidence_bundle", str(path), "--offline", stdout=out)
+    assert raised.value.returncode == 2
+    assert "OK" not in out.getvalue()
+
+
+def test_a_bundle_rewritten_as_the_unsigned_first_format_is_not_authentic(bundle, tmp_path):
+    """Downgrade: drop the signed checkpoint and call the bundle format /1, which carried none.
+    Offline nothing can vouch for it; with the database the export record does not match."""
+    files = members(bundle)
+    manifest = json.loads(files.pop(MANIFEST))
+    files.pop(CHECKPOINT_FILE)
+    del manifest["files"][CHECKPOINT_FILE]
+    manifest["format"] = "model-registry-evidence-bundle/1"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(bundle)) as source, zipfile.ZipFile(buffer, "w") as target:
+        for info in source.infolist():
+            if info.filename == MANIFEST:
+                data = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+                target.writestr(info, data)
+            elif info.filename in files:
+                target.writestr(info, files[info.filename])
+    downgraded = buffer.getvalue()
+
+    offline = verify_bundle(io.BytesIO(downgraded), use_database=False)
+    assert offline.valid and not offline.authentic
+    assert any("first format" in note for note in offline.notes)
+    online = verify_bundle(io.BytesIO(downgraded))
+    assert not online.authentic
+    assert any("no export of this manifest is recorded" in p for p in online.problems)
+
+
+def test_the_command_says_what_vouched_for_an_authentic_bundle(bundle, tmp_path):
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(bundle)
+    out = io.StringIO()
+    call_command("verify_evidence_bundle", str(path), stdout=out)
+    text = out.getvalue()
+    assert "OK: authentic" in text
+    assert "authenticated: the audit trail records the export of this exact file" in text

@@ -287,9 +287,8 @@ def test_exceptions_violations_and_snapshots(users, portfolio):
     bundle = export_evidence_bundle(beta, actor=users[Role.AUDITOR])
     with __import__("zipfile").ZipFile(io.BytesIO(bundle.content)) as archive:
         exceptions = __import__("json").loads(archive.read("exceptions.json"))
-    assert exceptions["recorded"] is True
-    [recorded] = exceptions["exceptions"]
-    assert recorded["policyId"] == "security-scan-required" and recorded["status"] == "ACTIVE"
+    [recorded] = exceptions
+    assert recorded["policy"] == "security-scan-required" and recorded["status"] == "ACTIVE"
     assert recorded["approvals"][0]["user"] == users[Role.MRC].username
 
 

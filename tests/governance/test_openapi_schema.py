@@ -37,10 +37,13 @@ from audit.api import serializers as audit_serializers
 from core.api.exception_handler import exception_handler
 from core.choices import Role
 from core.errors import Forbidden, Invalid, InvalidState, NotFound
+from evaluations import shapes as evaluation_shapes
 from evaluations.api import serializers as evaluation_serializers
+from governance import shapes as governance_shapes
 from governance.api import workflow_serializers
+from policies import shapes as policy_shapes
 from policies.api import exception_serializers
-from policies.api import serializers as policy_serializers
+from registry import shapes as registry_shapes
 from registry.api import serializers as registry_serializers
 from tests.governance import test_no_5xx as walker
 
@@ -54,10 +57,13 @@ OUTPUT_MODULES = [
     audit_serializers,
     evaluation_serializers,
     workflow_serializers,
-    policy_serializers,
     exception_serializers,
     registry_serializers,
     report_views,
+    evaluation_shapes,
+    governance_shapes,
+    policy_shapes,
+    registry_shapes,
 ]
 
 

@@ -10,7 +10,8 @@ class Command(BaseCommand):
         "or an extra file fails, naming the file), the audit excerpt's hashes, and, with the "
         "registry's database at hand, the excerpt and the chain head against the stored chain "
         "and that the export was recorded. The signed checkpoint is checked with --public-key "
-        "(the registry's public key as you received it), else with the key the bundle carries."
+        "(the registry's public key as you received it) or the registry's own key and records; "
+        "a bundle nothing trusted vouches for is reported as not authenticated (exit status 2)."
     )
 
     def add_arguments(self, parser):
@@ -48,10 +49,20 @@ class Command(BaseCommand):
             self.stderr.write(f"FAIL: {problem}")
         if not verdict.valid:
             raise CommandError(f"the bundle is NOT valid: {len(verdict.problems)} problem(s)")
+        for vouch in verdict.authenticated_by:
+            self.stdout.write(f"authenticated: {vouch}")
         where = "against the stored chain" if verdict.database_checked else "offline"
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"OK: {verdict.files_checked} files match the manifest; "
-                f"{verdict.events_checked} audit events checked {where}"
-            )
+        checked = (
+            f"{verdict.files_checked} files match the manifest; "
+            f"{verdict.events_checked} audit events checked {where}"
         )
+        if not verdict.authentic:
+            # Intact by its own account is not the registry's: exit 2, so no script takes a
+            # bundle re-signed by whoever handed it over for a verified one.
+            raise CommandError(
+                f"the bundle is intact but NOT AUTHENTICATED ({checked}): nothing you trust "
+                "vouches for it; give --public-key with the registry's public key, or check it "
+                "where the registry's database is at hand",
+                returncode=2,
+            )
+        self.stdout.write(self.style.SUCCESS(f"OK: authentic; {checked}"))
