@@ -61,7 +61,7 @@ class Feed:
         if dtype is np.object_:
             values = _strings(sub, self, first_row)
         elif np.issubdtype(dtype, np.floating):
-            values = sub.to_numpy(dtype=dtype, na_value=np.nan)
+            values = _floats(sub, dtype, self)
         else:
             values = _exact(sub, dtype, self, first_row)
         values = np.ascontiguousarray(values)
@@ -200,6 +200,21 @@ def _check_dtypes(feed: Feed, dtypes: Mapping[str, object]) -> None:
             )
 
 
+def _floats(sub: pd.DataFrame, dtype: type, feed: Feed) -> np.ndarray:
+    try:
+        return sub.to_numpy(dtype=dtype, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        # Only reached when the plan was made without dtypes: name the culprit column.
+        column = next(
+            (c for c in feed.columns if not pd.api.types.is_numeric_dtype(sub[c].dtype)),
+            feed.columns[0],
+        )
+        raise InputMismatch(
+            f"column '{column}' is not numeric; the model's input '{feed.input_name}' takes "
+            f"{feed.input_type}"
+        ) from exc
+
+
 def _strings(sub: pd.DataFrame, feed: Feed, first_row: int) -> np.ndarray:
     missing = sub.isna().to_numpy()
     if missing.any():
@@ -213,7 +228,7 @@ def _strings(sub: pd.DataFrame, feed: Feed, first_row: int) -> np.ndarray:
 
 def _exact(sub: pd.DataFrame, dtype: type, feed: Feed, first_row: int) -> np.ndarray:
     """Integer or boolean values, refusing missing and fractional ones instead of casting."""
-    values = sub.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = _floats(sub, np.float64, feed)
     bad = ~np.isfinite(values) | (values != np.round(values))
     if dtype is np.bool_:
         bad |= (values != 0) & (values != 1)

@@ -135,7 +135,8 @@ def read_score(plan: OutputPlan, value: object, rows: int, first_row: int) -> np
         row = int(np.argmax(bad))
         raise OutputError(
             f"output '{name}' gives {score[row].item()!r} for row {first_row + row}; a "
-            "probability of class 1 lies between 0 and 1"
+            "probability of class 1 lies between 0 and 1 (a model that outputs logits needs "
+            "its Sigmoid or Softmax in the exported graph)"
         )
     return np.clip(score, 0.0, 1.0, out=score)
 

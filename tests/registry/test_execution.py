@@ -4,6 +4,7 @@ small hand-built ONNX graphs for the output shapes skl2onnx does not produce."""
 from __future__ import annotations
 
 import io
+import pickle
 
 import numpy as np
 import onnx
@@ -301,6 +302,13 @@ def test_integer_input_refuses_fractions():
     np.testing.assert_array_equal(plan.arrays(frame.iloc[:1], 0, 1)["x"], [[1, 3]])
 
 
+def test_plan_without_dtypes_still_names_a_text_column(data):
+    signature = {"inputs": [{"name": "x", "type": "tensor(float)", "shape": [None, 2]}]}
+    plan = input_plan(signature, data.columns, features=["a", "sex"])
+    with pytest.raises(InputMismatch, match="column 'sex' is not numeric"):
+        plan.arrays(data, 0, 10)
+
+
 def test_fixed_batch_size_is_padded(data):
     model = ExecutableModel.load(_sigmoid_model(batch=4))
     frame = data[["a", "b", "c"]].iloc[:10]  # batches of 4, 4 and 2 (padded to 4)
@@ -361,7 +369,15 @@ def test_ambiguous_probability_outputs_can_be_named():
 # --- loading --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw", [b"", b"not an onnx model at all \x00\xff" * 10, b"\x08\x07"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"not an onnx model at all \x00\xff" * 10,
+        b"\x08\x07",  # a valid protobuf: ir_version 7 and nothing else
+        pickle.dumps({"coef": [1.0, 2.0]}),  # a pickled model is refused, never unpickled
+    ],
+)
 def test_garbage_is_not_a_model(raw):
     with pytest.raises(ModelLoadError, match=r"not an ONNX model|empty|cannot load"):
         ExecutableModel.load(raw)
@@ -417,6 +433,8 @@ def test_errors_share_one_base():
 def test_threads(logistic_onnx):
     assert ExecutableModel.load(logistic_onnx[False], threads=1).threads == 1
     assert ExecutableModel.load(logistic_onnx[False]).threads >= 1
+    with pytest.raises(ValueError, match="threads"):
+        ExecutableModel.load(logistic_onnx[False], threads=0)
 
 
 # --- smoke helpers --------------------------------------------------------------------------
