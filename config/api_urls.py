@@ -71,6 +71,6 @@ urlpatterns = [
         name="api-report-download",
     ),
     path("audit-events/export/", report_views.AuditExportView.as_view(), name="api-audit-export"),
-    path("", include("policies.api.monitoring_urls")),
+    path("", include("policies.api.urls")),
     path("", include(router.urls)),
 ]

@@ -42,7 +42,7 @@ from evaluations.api import serializers as evaluation_serializers
 from governance import shapes as governance_shapes
 from governance.api import workflow_serializers
 from policies import shapes as policy_shapes
-from policies.api import exception_serializers
+from policies.api import waiver_serializers
 from registry import shapes as registry_shapes
 from registry.api import serializers as registry_serializers
 from tests.governance import test_no_5xx as walker
@@ -57,7 +57,7 @@ OUTPUT_MODULES = [
     audit_serializers,
     evaluation_serializers,
     workflow_serializers,
-    exception_serializers,
+    waiver_serializers,
     registry_serializers,
     report_views,
     evaluation_shapes,

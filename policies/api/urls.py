@@ -1,11 +1,11 @@
-"""API routes of exceptions, violations and the compliance summary (included by
-config/api_urls.py)."""
+"""The policies app's API routes beyond the policy router: exceptions, violations and the
+compliance summary (included by config/api_urls.py)."""
 
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from policies.api.compliance_views import ComplianceSummaryView
-from policies.api.exception_views import ExceptionViewSet, ViolationViewSet
+from policies.api.compliance import ComplianceSummaryView
+from policies.api.waiver_views import ExceptionViewSet, ViolationViewSet
 
 router = DefaultRouter()
 router.include_root_view = False

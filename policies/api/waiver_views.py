@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from core.errors import Invalid
 from policies import waivers
-from policies.api.exception_serializers import DecisionInput, ExceptionRequestInput
+from policies.api.waiver_serializers import DecisionInput, ExceptionRequestInput
 from policies.filtersets import ExceptionFilterSet, ViolationFilterSet
 from policies.models import ExceptionApproval, Policy, PolicyException, Violation
 from policies.shapes import ExceptionOutput, ViolationOutput
