@@ -81,18 +81,24 @@ COMPUTED = ("<computed>", "<computed>")
 
 @dataclass
 class FramedPickle:
-    """One pickle: its [start, end) bytes, the globals it names, and the ranges to cut out
-    (joblib raw array data and nested object-array pickles, themselves FramedPickles)."""
+    """One pickle: its [start, end) bytes, the globals it names, and what to cut out of it
+    before modelscan reads it: joblib raw array data, nested object-array pickles (themselves
+    FramedPickles, scanned apart) and the bytes of literals over 1 MiB, whose length prefix
+    becomes 0 (a 200 MB BYTEARRAY8 is data; pickletools would read it all into memory)."""
 
     start: int
     end: int = 0
     globals: set[tuple[str, str]] = field(default_factory=set)
     raw: list[tuple[int, int]] = field(default_factory=list)
     nested: list[FramedPickle] = field(default_factory=list)
+    literals: list[tuple[int, int, bytes]] = field(default_factory=list)
 
     @property
-    def cuts(self) -> list[tuple[int, int]]:
-        return sorted(self.raw + [(inner.start, inner.end) for inner in self.nested])
+    def cuts(self) -> list[tuple[int, int, bytes]]:
+        """(start, end, replacement) for each cut, in file order."""
+        removed = [(start, end, b"") for start, end in self.raw]
+        removed += [(inner.start, inner.end, b"") for inner in self.nested]
+        return sorted(removed + self.literals)
 
 
 @dataclass(frozen=True)
@@ -143,7 +149,7 @@ class _Framer:
             if opcode is None:
                 raise FramingError(f"unknown opcode {code!r} at byte {position}")
             try:
-                arg = self._argument(opcode)
+                arg = self._argument(opcode, framed)
                 if opcode.name == "STOP":
                     framed.end = self.handle.tell()
                     return framed
@@ -153,7 +159,7 @@ class _Framer:
             except (IndexError, KeyError, TypeError, ValueError) as error:
                 raise FramingError(f"{opcode.name} at byte {position}: {error!r}") from None
 
-    def _argument(self, opcode: pickletools.OpcodeInfo) -> object:
+    def _argument(self, opcode: pickletools.OpcodeInfo, framed: FramedPickle) -> object:
         if opcode.arg is None:
             return None
         prefix = _LENGTH_PREFIXED.get(opcode.arg.n)
@@ -167,7 +173,9 @@ class _Framer:
         if length < 0 or self.handle.tell() + length > self.size:
             raise FramingError(f"{opcode.name} claims {length} bytes past the end")
         if length > _INLINE_LIMIT:
+            prefix_start = self.handle.tell() - width
             self.handle.seek(length, io.SEEK_CUR)
+            framed.literals.append((prefix_start, self.handle.tell(), struct.pack(fmt, 0)))
             return _OPAQUE
         self.handle.seek(-width, io.SEEK_CUR)
         return self._read(opcode)

@@ -175,9 +175,7 @@ def _present_pickle(
                 inner_label = f"Object array {inner_number} of {_lower(label)}"
                 inner_name = f"pickle-{number}-object-array-{inner_number}.pkl"
                 labels[inner_name] = inner_label
-                with (folder / inner_name).open("wb") as out:
-                    handle.seek(inner.start)
-                    _copy_exactly(handle, out, inner.end - inner.start)
+                _copy_without(handle, inner, folder / inner_name)
                 findings += _framed_global_findings(inner.globals, inner_label, settings)
         if framing.tail_error is not None:
             findings.append(
@@ -198,12 +196,13 @@ def _lower(label: str) -> str:
 
 
 def _copy_without(handle, framed: FramedPickle, target: Path) -> None:
-    """Copy the pickle's bytes, leaving out its cut ranges."""
+    """Copy the pickle's bytes with its cuts applied."""
     with target.open("wb") as out:
         position = framed.start
-        for start, end in [*framed.cuts, (framed.end, framed.end)]:
+        for start, end, replacement in [*framed.cuts, (framed.end, framed.end, b"")]:
             handle.seek(position)
             _copy_exactly(handle, out, start - position)
+            out.write(replacement)
             position = end
 
 
