@@ -18,7 +18,6 @@ next to modelscan's (which guesses STACK_GLOBAL operands from the preceding opco
 
 from __future__ import annotations
 
-import contextlib
 import io
 import pickletools
 import struct
@@ -37,6 +36,12 @@ _INLINE_LIMIT = 1 << 20
 # followed inside it): nesting is one level deep; deeper is malformed.
 _MAX_DEPTH = 2
 _NUMPY_ITEM_REFCOUNT = 0x01  # numpy dtype flag: the dtype holds Python objects
+_WRAPPER_KEYS = frozenset(
+    {"subclass", "shape", "order", "dtype", "allow_mmap", "numpy_array_alignment_bytes"}
+)
+# Longer tuples are kept as opaque: shapes, dtype arguments and dtype states are short.
+_MAX_TUPLE = 64
+_MAX_KEPT_STRING = 512
 
 
 class FramingError(ValueError):
@@ -88,6 +93,7 @@ class FramedPickle:
 
     start: int
     end: int = 0
+    opcodes: int = 0
     globals: set[tuple[str, str]] = field(default_factory=set)
     raw: list[tuple[int, int]] = field(default_factory=list)
     nested: list[FramedPickle] = field(default_factory=list)
@@ -134,34 +140,34 @@ class _Framer:
 
     def walk(self, start: int, depth: int) -> FramedPickle:
         """Replay one pickle, from ``start`` (the handle's position) to its STOP."""
-        framed = FramedPickle(start)
         if depth >= _MAX_DEPTH:
             raise FramingError("nested pickles deeper than joblib writes")
-        stack: list = []
-        marks: list[int] = []
-        memo: dict = {}
+        state = _Walk(self, FramedPickle(start), depth)
+        read = self.handle.read
+        opcodes = 0
         while True:
-            position = self.handle.tell()
-            code = self.handle.read(1)
-            if not code:
-                raise FramingError(f"the stream ends at byte {position} before STOP")
-            opcode = pickletools.code2op.get(code.decode("latin-1"))
+            code = read(1)
+            opcode = _OPCODES.get(code)
             if opcode is None:
-                raise FramingError(f"unknown opcode {code!r} at byte {position}")
+                where = self.handle.tell() - len(code)
+                if not code:
+                    raise FramingError(f"the stream ends at byte {where} before STOP")
+                raise FramingError(f"unknown opcode {code!r} at byte {where}")
+            opcodes += 1
             try:
-                arg = self._argument(opcode, framed)
+                arg = None if opcode.arg is None else self._argument(opcode, state.framed)
                 if opcode.name == "STOP":
-                    framed.end = self.handle.tell()
-                    return framed
-                self._step(opcode.name, arg, stack, marks, memo, depth, framed)
+                    state.framed.end = self.handle.tell()
+                    state.framed.opcodes = opcodes
+                    return state.framed
+                _STEPS[opcode.name](state, arg)
             except FramingError:
                 raise
             except (IndexError, KeyError, TypeError, ValueError) as error:
-                raise FramingError(f"{opcode.name} at byte {position}: {error!r}") from None
+                where = self.handle.tell()
+                raise FramingError(f"{opcode.name} before byte {where}: {error!r}") from None
 
     def _argument(self, opcode: pickletools.OpcodeInfo, framed: FramedPickle) -> object:
-        if opcode.arg is None:
-            return None
         prefix = _LENGTH_PREFIXED.get(opcode.arg.n)
         if prefix is None:
             return self._read(opcode)
@@ -186,122 +192,7 @@ class _Framer:
         except ValueError as error:
             raise FramingError(f"{opcode.name}: {error}") from None
 
-    def _step(self, name, arg, stack, marks, memo, depth, framed: FramedPickle) -> None:
-        def pop_mark() -> list:
-            start = marks.pop()
-            items = stack[start:]
-            del stack[start:]
-            return items
-
-        if name in ("PROTO", "FRAME", "READONLY_BUFFER"):
-            return
-        if name in _LITERALS:
-            stack.append(arg)
-        elif name in _CONSTANTS:
-            stack.append(_CONSTANTS[name])
-        elif name == "MARK":
-            marks.append(len(stack))
-        elif name == "POP":
-            if stack and (not marks or marks[-1] < len(stack)):
-                stack.pop()
-            else:
-                pop_mark()
-        elif name == "POP_MARK":
-            pop_mark()
-        elif name == "DUP":
-            stack.append(stack[-1])
-        elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
-            memo[arg] = stack[-1]
-        elif name == "MEMOIZE":
-            memo[len(memo)] = stack[-1]
-        elif name in ("GET", "BINGET", "LONG_BINGET"):
-            stack.append(memo[arg])
-        elif name == "EMPTY_TUPLE":
-            stack.append(())
-        elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
-            count = int(name[-1])
-            if len(stack) < count:
-                raise IndexError("stack underflow")
-            items = tuple(stack[-count:])
-            del stack[-count:]
-            stack.append(items)
-        elif name == "TUPLE":
-            stack.append(tuple(pop_mark()))
-        elif name == "EMPTY_LIST":
-            stack.append([])
-        elif name == "LIST":
-            stack.append(pop_mark())
-        elif name == "APPEND":
-            value = stack.pop()
-            if isinstance(stack[-1], list):
-                stack[-1].append(value)
-        elif name == "APPENDS":
-            items = pop_mark()
-            if isinstance(stack[-1], list):
-                stack[-1].extend(items)
-        elif name == "EMPTY_DICT":
-            stack.append({})
-        elif name == "DICT":
-            items = pop_mark()
-            stack.append(_pairs_to_dict(items))
-        elif name == "SETITEM":
-            value, key = stack.pop(), stack.pop()
-            _set_item(stack[-1], key, value)
-        elif name == "SETITEMS":
-            items = pop_mark()
-            for key, value in zip(items[::2], items[1::2], strict=True):
-                _set_item(stack[-1], key, value)
-        elif name == "EMPTY_SET":
-            stack.append(_Opaque())
-        elif name == "ADDITEMS":
-            pop_mark()
-            if not stack:  # the set must be there, as the unpickler requires
-                raise IndexError("ADDITEMS without a set")
-        elif name == "FROZENSET":
-            pop_mark()
-            stack.append(_Opaque())
-        elif name == "GLOBAL":
-            module, _, attribute = arg.partition(" ")
-            framed.globals.add((module, attribute))
-            stack.append(_Global(module, attribute))
-        elif name == "STACK_GLOBAL":
-            attribute, module = stack.pop(), stack.pop()
-            if isinstance(module, str) and isinstance(attribute, str):
-                framed.globals.add((module, attribute))
-                stack.append(_Global(module, attribute))
-            else:
-                framed.globals.add(COMPUTED)
-                stack.append(_Opaque())
-        elif name == "INST":
-            module, _, attribute = arg.partition(" ")
-            framed.globals.add((module, attribute))
-            stack.append(_Call(_Global(module, attribute), tuple(pop_mark())))
-        elif name == "OBJ":
-            items = pop_mark()
-            stack.append(_Call(items[0], tuple(items[1:])))
-        elif name in ("REDUCE", "NEWOBJ"):
-            args = stack.pop()
-            stack.append(_Call(stack.pop(), args))
-        elif name == "NEWOBJ_EX":
-            stack.pop()  # keyword arguments
-            args = stack.pop()
-            stack.append(_Call(stack.pop(), args))
-        elif name == "BUILD":
-            state = stack.pop()
-            target = stack[-1]
-            if isinstance(target, _Call):
-                target.state = state
-                if depth == 0 and _is_array_wrapper(target):
-                    self._skip_array(target, depth, framed)
-        elif name in ("PERSID", "EXT1", "EXT2", "EXT4", "NEXT_BUFFER"):
-            stack.append(_Opaque())
-        elif name == "BINPERSID":
-            stack.pop()
-            stack.append(_Opaque())
-        else:
-            raise FramingError(f"opcode {name} is not framed")
-
-    def _skip_array(self, wrapper: _Call, depth: int, framed: FramedPickle) -> None:
+    def skip_array(self, wrapper: _Call, depth: int, framed: FramedPickle) -> None:
         state = wrapper.state
         if not isinstance(state, dict):
             raise FramingError("a NumpyArrayWrapper without a state dict")
@@ -312,9 +203,7 @@ class _Framer:
             framed.nested.append(self.walk(self.handle.tell(), depth + 1))
             return
         shape = state.get("shape")
-        if not isinstance(shape, tuple) or not all(
-            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
-        ):
+        if not isinstance(shape, tuple) or not all(_natural(d) for d in shape):
             raise FramingError(f"a NumpyArrayWrapper with shape {shape!r}")
         start = self.handle.tell()
         position = start
@@ -328,6 +217,240 @@ class _Framer:
             raise FramingError(f"array data of shape {shape} runs past the end of the file")
         self.handle.seek(end)
         framed.raw.append((start, end))
+
+
+@dataclass
+class _Walk:
+    """The symbolic unpickler's state for one pickle.
+
+    Only what reading a joblib wrapper needs is kept, so memory stays bounded on a pickle of
+    millions of objects: list items are dropped, dicts keep only the wrapper's keys, long
+    tuples become opaque.
+    """
+
+    framer: _Framer
+    framed: FramedPickle
+    depth: int
+    stack: list = field(default_factory=list)
+    marks: list[int] = field(default_factory=list)
+    memo: dict = field(default_factory=dict)
+
+    def pop_mark(self) -> list:
+        start = self.marks.pop()
+        items = self.stack[start:]
+        del self.stack[start:]
+        return items
+
+    def add_global(self, module: object, attribute: object) -> None:
+        if isinstance(module, str) and isinstance(attribute, str):
+            self.framed.globals.add((module, attribute))
+            self.stack.append(_Global(module, attribute))
+        else:
+            self.framed.globals.add(COMPUTED)
+            self.stack.append(_Opaque())
+
+
+def _pop(walk: _Walk, _arg: object) -> None:
+    if walk.stack and (not walk.marks or walk.marks[-1] < len(walk.stack)):
+        walk.stack.pop()
+    else:
+        walk.pop_mark()
+
+
+def _tuple_of(count: int):
+    def step(walk: _Walk, _arg: object) -> None:
+        if len(walk.stack) < count:
+            raise IndexError("stack underflow")
+        items = tuple(walk.stack[-count:])
+        del walk.stack[-count:]
+        walk.stack.append(items)
+
+    return step
+
+
+def _tuple(walk: _Walk, _arg: object) -> None:
+    items = walk.pop_mark()
+    walk.stack.append(tuple(items) if len(items) <= _MAX_TUPLE else _Opaque())
+
+
+def _append(walk: _Walk, _arg: object) -> None:
+    walk.stack.pop()  # list items are not kept
+    _require_target(walk)
+
+
+def _appends(walk: _Walk, _arg: object) -> None:
+    walk.pop_mark()
+    _require_target(walk)
+
+
+def _require_target(walk: _Walk) -> None:
+    # The unpickler fails here too: items need a container under them.
+    if not walk.stack:
+        raise IndexError("no container under the items")
+
+
+def _dict(walk: _Walk, _arg: object) -> None:
+    items = walk.pop_mark()
+    result: dict = {}
+    for key, value in zip(items[::2], items[1::2], strict=True):
+        _set_item(result, key, value)
+    walk.stack.append(result)
+
+
+def _setitem(walk: _Walk, _arg: object) -> None:
+    value, key = walk.stack.pop(), walk.stack.pop()
+    _set_item(walk.stack[-1], key, value)
+
+
+def _setitems(walk: _Walk, _arg: object) -> None:
+    items = walk.pop_mark()
+    target = walk.stack[-1]
+    for key, value in zip(items[::2], items[1::2], strict=True):
+        _set_item(target, key, value)
+
+
+def _global(walk: _Walk, arg: str) -> None:
+    module, _, attribute = arg.partition(" ")
+    walk.add_global(module, attribute)
+
+
+def _stack_global(walk: _Walk, _arg: object) -> None:
+    attribute, module = walk.stack.pop(), walk.stack.pop()
+    walk.add_global(module, attribute)
+
+
+def _inst(walk: _Walk, arg: str) -> None:
+    module, _, attribute = arg.partition(" ")
+    args = tuple(walk.pop_mark())
+    walk.add_global(module, attribute)
+    walk.stack.append(_Call(walk.stack.pop(), args))
+
+
+def _obj(walk: _Walk, _arg: object) -> None:
+    items = walk.pop_mark()
+    walk.stack.append(_Call(items[0], tuple(items[1:])))
+
+
+def _reduce(walk: _Walk, _arg: object) -> None:
+    args = walk.stack.pop()
+    walk.stack.append(_Call(walk.stack.pop(), args))
+
+
+def _newobj_ex(walk: _Walk, _arg: object) -> None:
+    walk.stack.pop()  # keyword arguments
+    _reduce(walk, None)
+
+
+def _build(walk: _Walk, _arg: object) -> None:
+    state = walk.stack.pop()
+    target = walk.stack[-1]
+    if isinstance(target, _Call):
+        target.state = state
+        if walk.depth == 0 and _is_array_wrapper(target):
+            walk.framer.skip_array(target, walk.depth, walk.framed)
+
+
+def _put(walk: _Walk, arg: int) -> None:
+    walk.memo[arg] = _memo_value(walk.stack[-1])
+
+
+def _memoize(walk: _Walk, _arg: object) -> None:
+    walk.memo[len(walk.memo)] = _memo_value(walk.stack[-1])
+
+
+def _memo_value(value: object) -> object:
+    """What the memo keeps: strings (global names, state keys), globals, calls, dicts, short
+    tuples of such. A pickle memoizes every row of a table; floats and long text are not
+    needed to frame it and would hold the whole table in memory."""
+    kind = type(value)
+    if kind is str:
+        return value if len(value) <= _MAX_KEPT_STRING else _OPAQUE
+    if kind is tuple:
+        if len(value) <= _MAX_TUPLE and all(type(item) in _KEPT_IN_TUPLES for item in value):
+            return value
+        return _OPAQUE
+    return value if kind in _KEPT else _OPAQUE
+
+
+_KEPT = frozenset({int, bool, type(None), _Global, _Call, dict, list, _Opaque})
+_KEPT_IN_TUPLES = _KEPT | {str, tuple}
+
+
+def _get(walk: _Walk, arg: int) -> None:
+    walk.stack.append(walk.memo[arg])
+
+
+def _push(value_of):
+    def step(walk: _Walk, arg: object) -> None:
+        walk.stack.append(value_of(arg))
+
+    return step
+
+
+def _nothing(_walk: _Walk, _arg: object) -> None:
+    return None
+
+
+def _binpersid(walk: _Walk, _arg: object) -> None:
+    walk.stack.pop()
+    walk.stack.append(_Opaque())
+
+
+def _additems(walk: _Walk, _arg: object) -> None:
+    walk.pop_mark()
+    _require_target(walk)
+
+
+def _frozenset(walk: _Walk, _arg: object) -> None:
+    walk.pop_mark()
+    walk.stack.append(_Opaque())
+
+
+_STEPS = {
+    **dict.fromkeys(_LITERALS, _push(lambda arg: arg)),
+    **{name: _push(lambda _arg, value=value: value) for name, value in _CONSTANTS.items()},
+    **dict.fromkeys(("PROTO", "FRAME", "READONLY_BUFFER"), _nothing),
+    **dict.fromkeys(("PERSID", "EXT1", "EXT2", "EXT4", "NEXT_BUFFER"), _push(lambda _a: _Opaque())),
+    "MARK": lambda walk, _arg: walk.marks.append(len(walk.stack)),
+    "POP": _pop,
+    "POP_MARK": lambda walk, _arg: walk.pop_mark(),
+    "DUP": lambda walk, _arg: walk.stack.append(walk.stack[-1]),
+    "PUT": _put,
+    "BINPUT": _put,
+    "LONG_BINPUT": _put,
+    "MEMOIZE": _memoize,
+    "GET": _get,
+    "BINGET": _get,
+    "LONG_BINGET": _get,
+    "EMPTY_TUPLE": _push(lambda _a: ()),
+    "TUPLE1": _tuple_of(1),
+    "TUPLE2": _tuple_of(2),
+    "TUPLE3": _tuple_of(3),
+    "TUPLE": _tuple,
+    "EMPTY_LIST": _push(lambda _a: []),
+    "LIST": lambda walk, _arg: (walk.pop_mark(), walk.stack.append([])),
+    "APPEND": _append,
+    "APPENDS": _appends,
+    "EMPTY_DICT": _push(lambda _a: {}),
+    "DICT": _dict,
+    "SETITEM": _setitem,
+    "SETITEMS": _setitems,
+    "EMPTY_SET": _push(lambda _a: _Opaque()),
+    "ADDITEMS": _additems,
+    "FROZENSET": _frozenset,
+    "GLOBAL": _global,
+    "STACK_GLOBAL": _stack_global,
+    "INST": _inst,
+    "OBJ": _obj,
+    "REDUCE": _reduce,
+    "NEWOBJ": _reduce,
+    "NEWOBJ_EX": _newobj_ex,
+    "BUILD": _build,
+    "BINPERSID": _binpersid,
+}
+_OPCODES = {op.code.encode("latin-1"): op for op in pickletools.opcodes}
+_UNFRAMED = {op.name for op in pickletools.opcodes} - set(_STEPS) - {"STOP"}
+assert not _UNFRAMED, f"opcodes without a framing step: {_UNFRAMED}"
 
 
 def _is_array_wrapper(call: _Call) -> bool:
@@ -374,15 +497,12 @@ def _dtype_layout(dtype: object) -> tuple[int, bool]:
     return itemsize, has_object
 
 
-def _pairs_to_dict(items: list) -> dict:
-    result: dict = {}
-    for key, value in zip(items[::2], items[1::2], strict=True):
-        _set_item(result, key, value)
-    return result
-
-
 def _set_item(target: object, key: object, value: object) -> None:
-    if isinstance(target, dict):
-        # An unhashable symbolic key: the framing never needs that entry.
-        with contextlib.suppress(TypeError):
-            target[key] = value
+    # Only the keys of a joblib wrapper's state are kept: a vocabulary of millions of entries
+    # must not be rebuilt in memory to be framed.
+    if isinstance(target, dict) and isinstance(key, str) and key in _WRAPPER_KEYS:
+        target[key] = value
+
+
+def _natural(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

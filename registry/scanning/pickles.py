@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import shutil
+import struct
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -41,6 +42,12 @@ SUFFIXES = {
 
 # Entries of a torch.save zip that torch reads as raw bytes (tensor storages, version
 # strings), never unpickles: modelscan has no scanner for them and skips them.
+# modelscan lists every opcode of a pickle in memory (about 120 bytes each, ~1 s a million);
+# a pickle with more opcodes is checked through the imports the framing resolved.
+MODELSCAN_MAX_OPCODES = 1_000_000
+# A pickle the framing rejects is handed to modelscan as it is only up to this size.
+MALFORMED_SCAN_LIMIT = 64 << 20
+
 _TORCH_RAW_ENTRY = re.compile(
     r"(^|/)(data/\d+|version|byteorder|\.data/version|\.data/serialization_id"
     r"|\.format_version|\.storage_alignment)$"
@@ -149,8 +156,16 @@ def _present_pickle(
         try:
             framing = frame_pickles(handle, size)
         except FramingError as error:
+            if size > MALFORMED_SCAN_LIMIT:
+                # Not handed to modelscan whole: its opcode list would take ~120 bytes an opcode.
+                finding = Finding(
+                    CRITICAL,
+                    "PICKLE_UNPARSABLE",
+                    f"{label} does not unpickle cleanly ({error}) and is too large to scan as is.",
+                )
+                return {}, [finding]
             # modelscan still scans the file as it is; where it cannot frame it either, that
-            # is its own (CRITICAL) parse error.
+            # is its own (CRITICAL) parse error. An unpickler stops where the framing did.
             os.symlink(os.path.abspath(path), folder / "pickle-1.pkl")
             finding = Finding(
                 MEDIUM,
@@ -166,16 +181,16 @@ def _present_pickle(
             label = f"Pickle {number} of {_lower(whole)}" if several else whole
             name = f"pickle-{number}.pkl"
             labels[name] = label
-            if not several and framed.start == 0 and framed.end == size and not framed.cuts:
-                os.symlink(os.path.abspath(path), folder / name)  # the common case: no copy
-            else:
-                _copy_without(handle, framed, folder / name)
+            whole_file = not several and framed.start == 0 and framed.end == size
+            findings += _write_for_modelscan(handle, path, framed, folder / name, label, whole_file)
             findings += _framed_global_findings(framed.globals, label, settings)
             for inner_number, inner in enumerate(framed.nested, start=1):
                 inner_label = f"Object array {inner_number} of {_lower(label)}"
                 inner_name = f"pickle-{number}-object-array-{inner_number}.pkl"
                 labels[inner_name] = inner_label
-                _copy_without(handle, inner, folder / inner_name)
+                findings += _write_for_modelscan(
+                    handle, path, inner, folder / inner_name, inner_label, whole_file=False
+                )
                 findings += _framed_global_findings(inner.globals, inner_label, settings)
         if framing.tail_error is not None:
             findings.append(
@@ -189,6 +204,39 @@ def _present_pickle(
                 )
             )
     return labels, findings
+
+
+def _write_for_modelscan(
+    handle, path: Path, framed: FramedPickle, target: Path, label: str, whole_file: bool
+) -> list[Finding]:
+    """Put one framed pickle where modelscan reads it: the file itself when nothing is cut
+    (no copy), a copy with the cuts applied, or for a huge pickle the imports it names."""
+    if framed.opcodes > MODELSCAN_MAX_OPCODES:
+        target.write_bytes(_manifest(framed.globals))
+        return [
+            Finding(
+                LOW,
+                "PICKLE_IMPORTS_ONLY",
+                f"{label} has {framed.opcodes} opcodes; modelscan checked the globals the "
+                "registry's framing resolved, not the opcodes themselves.",
+            )
+        ]
+    if whole_file and not framed.cuts:
+        os.symlink(os.path.abspath(path), target)
+    else:
+        _copy_without(handle, framed, target)
+    return []
+
+
+def _manifest(names: set[tuple[str, str]]) -> bytes:
+    """A protocol 4 pickle naming each global once (string, string, STACK_GLOBAL, POP)."""
+    body = bytearray(b"\x80\x04")
+    for module, attribute in sorted(names - {COMPUTED}):
+        for text in (module, attribute):
+            encoded = text.encode("utf-8", "surrogatepass")
+            body += b"X" + struct.pack("<I", len(encoded)) + encoded
+        body += b"\x93" + b"0"
+    return bytes(body + b"N.")
 
 
 def _lower(label: str) -> str:

@@ -163,6 +163,42 @@ def test_registry_denylist_adds_to_modelscan(tmp_path):
     assert "importlib.import_module" in messages(report)
 
 
+def test_a_global_named_by_a_computed_string_fails(tmp_path):
+    # STACK_GLOBAL whose module is the result of a call ("".join(...)), not a literal.
+    data = (
+        b"\x80\x04\x8c\x08builtins\x8c\x03str\x93\x8c\x02os\x85R\x8c\x06system\x93\x8c\x02id\x85R."
+    )
+    report = scan_file(samples.write(tmp_path / "blob", data), filename="m.pkl")
+    assert report.status == FAILED
+    assert "computed while unpickling" in messages(report)
+
+
+def test_a_payload_after_a_large_literal_is_found(tmp_path):
+    # The 2 MB literal is cut (its length set to 0) before modelscan reads the opcodes.
+    data = pickle.dumps([b"\0" * (2 << 20), samples.SystemCall()], protocol=4)
+    report = scan_file(samples.write(tmp_path / "blob", data), filename="m.pkl")
+    assert report.status == FAILED
+    assert f"The file imports {SYSTEM}" in messages(report)
+
+
+def test_a_pickle_of_many_opcodes_is_checked_through_its_imports(tmp_path, monkeypatch):
+    from registry.scanning import pickles
+
+    monkeypatch.setattr(pickles, "MODELSCAN_MAX_OPCODES", 5)
+    path = samples.write(tmp_path / "blob", samples.reduce_pickle())
+    report = scan_file(path, filename="m.pkl")
+    assert report.status == FAILED
+    assert {(CRITICAL, "PICKLE_DANGEROUS_GLOBAL"), (LOW, "PICKLE_IMPORTS_ONLY")} <= codes(report)
+    assert f"The file imports {SYSTEM}" in messages(report)
+
+
+def test_a_pickle_the_unpickler_would_reject_is_malformed_but_scanned(tmp_path):
+    # TUPLE without a MARK: pickletools frames it, an unpickler (and the framing) cannot.
+    report = scan_file(samples.write(tmp_path / "blob", b"\x80\x02K\x01t."), filename="m.pkl")
+    assert report.status == PASSED
+    assert codes(report) == {(MEDIUM, "PICKLE_MALFORMED")}
+
+
 def test_a_clean_sklearn_pipeline_pickle_passes_without_findings(tmp_path):
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
