@@ -95,6 +95,10 @@ class FramedPickle:
     end: int = 0
     opcodes: int = 0
     globals: set[tuple[str, str]] = field(default_factory=set)
+    # Globals whose attributes a BUILD sets: an object pickled by value is built from a call,
+    # never from a global; setting attributes on a module's function is how a pickle smuggles
+    # strings past scanners (modelscan issue #85) or rewires a library.
+    mutated: set[tuple[str, str]] = field(default_factory=set)
     raw: list[tuple[int, int]] = field(default_factory=list)
     nested: list[FramedPickle] = field(default_factory=list)
     literals: list[tuple[int, int, bytes]] = field(default_factory=list)
@@ -348,6 +352,8 @@ def _build(walk: _Walk, _arg: object) -> None:
         target.state = state
         if walk.depth == 0 and _is_array_wrapper(target):
             walk.framer.skip_array(target, walk.depth, walk.framed)
+    elif isinstance(target, _Global):
+        walk.framed.mutated.add((target.module, target.name))
 
 
 def _put(walk: _Walk, arg: int) -> None:

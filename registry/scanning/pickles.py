@@ -183,7 +183,7 @@ def _present_pickle(
             labels[name] = label
             whole_file = not several and framed.start == 0 and framed.end == size
             findings += _write_for_modelscan(handle, path, framed, folder / name, label, whole_file)
-            findings += _framed_global_findings(framed.globals, label, settings)
+            findings += _framed_findings(framed, label, settings)
             for inner_number, inner in enumerate(framed.nested, start=1):
                 inner_label = f"Object array {inner_number} of {_lower(label)}"
                 inner_name = f"pickle-{number}-object-array-{inner_number}.pkl"
@@ -191,7 +191,7 @@ def _present_pickle(
                 findings += _write_for_modelscan(
                     handle, path, inner, folder / inner_name, inner_label, whole_file=False
                 )
-                findings += _framed_global_findings(inner.globals, inner_label, settings)
+                findings += _framed_findings(inner, inner_label, settings)
         if framing.tail_error is not None:
             findings.append(
                 Finding(
@@ -261,6 +261,20 @@ def _copy_exactly(source, target, length: int) -> None:
             return
         target.write(chunk)
         length -= len(chunk)
+
+
+def _framed_findings(framed: FramedPickle, label: str, settings: dict) -> list[Finding]:
+    findings = _framed_global_findings(framed.globals, label, settings)
+    findings += [
+        Finding(
+            CRITICAL,
+            "PICKLE_GLOBAL_MUTATION",
+            f"{label} sets attributes on {module}.{attribute} while unpickling; no pickled "
+            "object is built that way, it rewrites library state.",
+        )
+        for module, attribute in framed.mutated
+    ]
+    return findings
 
 
 def _framed_global_findings(

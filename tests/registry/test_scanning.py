@@ -173,6 +173,21 @@ def test_a_global_named_by_a_computed_string_fails(tmp_path):
     assert "computed while unpickling" in messages(report)
 
 
+def test_strings_smuggled_through_attributes_of_a_global_fail(tmp_path):
+    # modelscan issue #85: BUILD sets numpy.prod.a = "os", .b = "system"; PUT memoizes the
+    # values GLOBAL fetched, which modelscan takes for the GLOBAL's argument text.
+    data = (
+        b"\x80\x05cnumpy\nprod\nN(Va\nVos\nd\x86bN(Vb\nVsystem\nd\x86b0"
+        b"cnumpy\nprod.a\np0\ncnumpy\nprod.b\np1\n00g0\ng1\n\x93Vid\n\x85R."
+    )
+    report = scan_file(samples.write(tmp_path / "blob", data), filename="m.pkl")
+    assert report.status == FAILED
+    assert {(CRITICAL, "PICKLE_GLOBAL_MUTATION"), (CRITICAL, "PICKLE_DANGEROUS_GLOBAL")} <= codes(
+        report
+    )
+    assert "numpy.prod" in messages(report)
+
+
 def test_a_payload_after_a_large_literal_is_found(tmp_path):
     # The 2 MB literal is cut (its length set to 0) before modelscan reads the opcodes.
     data = pickle.dumps([b"\0" * (2 << 20), samples.SystemCall()], protocol=4)
