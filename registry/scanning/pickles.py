@@ -1,11 +1,18 @@
 """The pickle family (pickle, joblib, PyTorch, NumPy, Keras H5, zips of them) through modelscan.
 
 modelscan picks its scanner by file extension, and the registry stores files by content hash
-with no extension, so each file is presented to it under a temporary name whose extension
-matches the format sniffed from the content (a symlink: nothing is copied). The choice of
-extension is the registry's, not the uploader's: a legacy (non-zip) PyTorch file is handed over
-as ``.pkl``, because modelscan's ``.pt`` scanner reads only the first of its five pickles (the
-magic number) and would pass any payload in the others.
+with no extension, so each file is presented to it in a temporary folder under a name whose
+extension matches the format sniffed from the content (a symlink where nothing is cut). The
+choice is the registry's, not the uploader's:
+
+- a pickle stream (plain, joblib, legacy PyTorch) is framed first (pickle_frames): each of its
+  pickles becomes its own ``.pkl`` (modelscan's ``.pt`` scanner reads only the first of legacy
+  PyTorch's five pickles, and one memo across pickles misreads names), joblib's raw array bytes
+  are cut out, literals over 1 MiB are emptied, and the globals the framing resolved are
+  checked against the same denylist as a second opinion;
+- .npy and .npz are read by the registry (numpy_files: modelscan 0.8.8's NumPy scanner fails on
+  numpy 2) and only an object array's pickle goes to modelscan;
+- PyTorch zips, Keras H5 and other zips are handed over as they are.
 """
 
 from __future__ import annotations
@@ -382,8 +389,9 @@ def _skipped_findings(scan: ModelScan, folder: Path) -> tuple[list[Finding], boo
     for skipped in scan.skipped:
         entry = _entry(skipped.source, folder)
         category = skipped.category.name
-        if category == "MODEL_CONFIG":
+        if category == "MODEL_CONFIG" and not entry:
             # The HDF5 file was opened and has no model_config: weights only, no layer to rebuild.
+            # (Inside a zip, as in a Keras v3 archive, the config lives elsewhere: a skip.)
             h5_measured = True
             findings.append(
                 Finding(

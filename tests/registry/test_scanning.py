@@ -361,6 +361,21 @@ def test_a_zip_with_nothing_scannable_is_unscannable(tmp_path):
     assert "README.md" in messages(report)
 
 
+def test_a_keras_v3_archive_is_unscannable_not_passed_on_its_weights(tmp_path):
+    # Its config.json (where Lambda layers live) has no scanner; the weights-only H5 inside
+    # must not count as having measured the archive.
+    weights = samples.h5_weights_only(tmp_path / "weights.h5")
+    path = tmp_path / "model"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("config.json", '{"class_name": "Lambda"}')
+        archive.writestr("metadata.json", "{}")
+        archive.write(weights, "model.weights.h5")
+    report = scan_file(path, filename="model.keras")
+    assert (report.status, report.scanned) == (FAILED, False)
+    assert (CRITICAL, "UNSCANNABLE") in codes(report)
+    assert "config.json" in messages(report)
+
+
 def test_a_nested_zip_is_a_scan_error(tmp_path):
     inner = tmp_path / "inner.zip"
     with zipfile.ZipFile(inner, "w") as archive:
