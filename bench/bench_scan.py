@@ -7,7 +7,8 @@ Writes a protocol 5 pickle of a dict holding one big float32 array (in-band: one
 opcode), a small sklearn model and some plain objects, and a joblib file of the same dict
 (raw array bytes that the registry frames and cuts out before modelscan), and a pickle of many
 small objects (the per-opcode cost: the registry's framing and modelscan's pickletools pass
-each walk every opcode in Python). Each file is scanned
+each walk every opcode in Python), and an ONNX model of the same size (one initializer).
+Each file is scanned
 in its own subprocess, so the peak RSS (VmHWM) is the scan's own; "before" is measured
 after the libraries are imported. Prints the status, wall seconds and peak RSS.
 """
@@ -44,6 +45,22 @@ def payload(megabytes: int) -> dict:
         "vocabulary": {f"token-{i}": i for i in range(1000)},
         "config": {"layers": [64, 32], "dropout": 0.1, "name": "bench"},
     }
+
+
+def onnx_model(path: Path, megabytes: int) -> None:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    count = megabytes * 1024 * 1024 // 4
+    weight = numpy_helper.from_array(np.ones((1, count), np.float32), "W")
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["X", "W"], ["Y"])],
+        "bench",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, count])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, count])],
+        initializer=[weight],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
 
 
 def peak_rss_mb() -> float:
@@ -95,7 +112,14 @@ def main() -> None:
             table = [(i, float(i), f"row-{i}") for i in range(options.rows)]
             pickle.dump({"rows": table}, handle, protocol=4)
             del table
-        scans = ((pickled, "model.pkl"), (dumped, "model.joblib"), (rows, "rows.pkl"))
+        exported = Path(folder, "onnx")
+        onnx_model(exported, options.mb)
+        scans = (
+            (pickled, "model.pkl"),
+            (dumped, "model.joblib"),
+            (rows, "rows.pkl"),
+            (exported, "model.onnx"),
+        )
         for path, filename in scans:
             command = [sys.executable, __file__, "--scan", str(path), filename]
             subprocess.run(command, check=True)

@@ -7,7 +7,7 @@ import os
 from pathlib import Path, PurePath
 
 from . import sniff
-from .onnx_rules import load_model_proto, onnx_findings
+from .onnx_rules import scan_onnx
 from .pickles import SUFFIXES, scan_pickle_family
 from .report import CRITICAL, Finding, ScanReport, make_report
 from .rules import MODELSCAN_VERSION, ONNX_VERSION, REGISTRY_RULES, RULES_VERSION
@@ -49,10 +49,9 @@ def _scan(path: Path, filename: str) -> ScanReport:
         return _report(findings, MODELSCAN_SCANNER, format, scanned)
     if format == sniff.SAFETENSORS:
         return _report(safetensors_findings(path), SAFETENSORS_SCANNER, format, scanned=True)
-    model = load_model_proto(path)
-    if model is not None:
-        return _report(onnx_findings(model), ONNX_SCANNER, sniff.ONNX, scanned=True)
-    del model
+    onnx_findings = scan_onnx(path)
+    if onnx_findings is not None:
+        return _report(onnx_findings, ONNX_SCANNER, sniff.ONNX, scanned=True)
     if suffix == ".onnx":
         finding = Finding(
             CRITICAL,

@@ -417,6 +417,14 @@ def test_onnx_external_data_inside_the_folder_is_high(tmp_path):
     assert "'W'" in messages(report) and "weights.bin" in messages(report)
 
 
+def test_onnx_external_data_naming_the_model_file_leaves_the_stored_file_alone(tmp_path):
+    path = samples.onnx_external(tmp_path / "blob", "model.onnx")
+    before = (path.stat().st_mtime_ns, path.read_bytes())
+    report = scan_file(path, filename="m.onnx")
+    assert codes(report) == {(HIGH, "ONNX_EXTERNAL_DATA")}
+    assert (path.stat().st_mtime_ns, path.read_bytes()) == before
+
+
 @pytest.mark.parametrize("location", ["../../etc/passwd", "/etc/passwd", "C:\\secrets.bin", ""])
 def test_onnx_external_data_leaving_the_folder_is_critical(tmp_path, location):
     report = scan_file(samples.onnx_external(tmp_path / "blob", location), filename="m.onnx")
