@@ -8,8 +8,8 @@ from pathlib import Path, PurePath
 
 from . import sniff
 from .onnx_rules import scan_onnx
-from .pickles import SUFFIXES, scan_pickle_family
-from .report import CRITICAL, Finding, ScanReport, make_report
+from .pickles import scan_pickle_family
+from .report import CRITICAL, HIGH, Finding, ScanReport, make_report
 from .rules import MODELSCAN_VERSION, ONNX_VERSION, REGISTRY_RULES, RULES_VERSION
 from .safetensors_rules import safetensors_findings
 
@@ -43,12 +43,9 @@ def scan_file(path: str | os.PathLike, *, filename: str) -> ScanReport:
 
 def _scan(path: Path, filename: str) -> ScanReport:
     suffix = PurePath(filename).suffix.lower()
-    format = sniff.sniff_cheap(path)
-    if format in SUFFIXES:
-        findings, scanned = scan_pickle_family(path, format)
-        return _report(findings, MODELSCAN_SCANNER, format, scanned)
-    if format == sniff.SAFETENSORS:
-        return _report(safetensors_findings(path), SAFETENSORS_SCANNER, format, scanned=True)
+    candidates = sniff.sniff_candidates(path)
+    if candidates:
+        return _scan_as(path, candidates)
     onnx_findings = scan_onnx(path)
     if onnx_findings is not None:
         return _report(onnx_findings, ONNX_SCANNER, sniff.ONNX, scanned=True)
@@ -63,6 +60,34 @@ def _scan(path: Path, filename: str) -> ScanReport:
         findings, scanned = scan_pickle_family(path, sniff.PICKLE)
         return _report(findings, MODELSCAN_SCANNER, None, scanned)
     return _report([], NO_SCANNER, None, scanned=False)
+
+
+def _scan_as(path: Path, formats: list[str]) -> ScanReport:
+    """Scan every reading of the content; the first format is the one reported."""
+    findings: list[Finding] = []
+    scanners: list[str] = []
+    scanned = True
+    for format in formats:
+        if format == sniff.SAFETENSORS:
+            findings += safetensors_findings(path)
+            scanner = SAFETENSORS_SCANNER
+        else:
+            format_findings, format_scanned = scan_pickle_family(path, format)
+            findings += format_findings
+            scanned = scanned and format_scanned
+            scanner = MODELSCAN_SCANNER
+        if scanner not in scanners:
+            scanners.append(scanner)
+    if len(formats) > 1:
+        findings.append(
+            Finding(
+                HIGH,
+                "POLYGLOT",
+                f"The content is valid as {' and '.join(formats)}; a loader of each reads "
+                "different bytes, so each reading was scanned.",
+            )
+        )
+    return _report(findings, "; ".join(scanners), formats[0], scanned)
 
 
 def _report(findings: list[Finding], scanner: str, format: str | None, scanned: bool) -> ScanReport:

@@ -43,28 +43,39 @@ def sniff_format(path: str | os.PathLike) -> str | None:
 
 
 def sniff_cheap(path: str | os.PathLike) -> str | None:
-    """Every format that shows in the first bytes or a zip directory; ONNX only by a full parse."""
+    """The first of ``sniff_candidates``: the format the content shows first, or None."""
+    candidates = sniff_candidates(path)
+    return candidates[0] if candidates else None
+
+
+def sniff_candidates(path: str | os.PathLike) -> list[str]:
+    """Every format the content is valid as, the one shown at offset 0 first; ONNX excluded
+    (it has no magic, only a full parse tells).
+
+    A real artifact matches one format. A polyglot matches several, and each loader reads its
+    own: h5py finds an HDF5 superblock at byte 512 of a pickle that pickle.load reads from byte
+    0, so every reading must be scanned, not only the first.
+    """
     path = Path(path)
     with path.open("rb") as handle:
         head = handle.read(16)
         if head.startswith(ZIP_MAGICS):
-            return _sniff_zip(path)
+            return [_sniff_zip(path)]
         if head.startswith(NUMPY_MAGIC):
-            return NUMPY
+            return [NUMPY]
+        found = []
         if head.startswith(HDF5_MAGIC):
-            return KERAS_H5
-        # A magic at offset 0 wins over one further in: a pickle with an HDF5 signature at
-        # byte 512 is still unpickled by a pickle loader, so it must be scanned as a pickle.
+            found.append(KERAS_H5)
         if _has_pickle_proto(head):
-            return PICKLE
+            found.append(PICKLE)
         size = os.fstat(handle.fileno()).st_size
         if _looks_like_safetensors(handle, head, size):
-            return SAFETENSORS
-        if _has_hdf5_signature(handle):
-            return KERAS_H5
-        if _frames_as_protocol_0_pickle(handle, head):
-            return PICKLE
-    return None
+            found.append(SAFETENSORS)
+        if KERAS_H5 not in found and _has_hdf5_signature(handle):
+            found.append(KERAS_H5)
+        if PICKLE not in found and _frames_as_protocol_0_pickle(handle, head):
+            found.append(PICKLE)
+    return found
 
 
 def parses_as_onnx(path: str | os.PathLike) -> bool:

@@ -114,14 +114,19 @@ def joblib_file(path: Path, value: object) -> Path:
     return path
 
 
-def keras_h5(path: Path, *, lambda_layer: bool) -> Path:
+def keras_h5(path: Path, *, lambda_layer: bool, user_block: bytes = b"") -> Path:
+    """A Keras 2 H5 model; ``user_block`` fills the first 512 bytes (HDF5 skips them)."""
     layers = [{"class_name": "Dense", "config": {"units": 2}}]
     if lambda_layer:
         layers.append({"class_name": "Lambda", "config": {"function": ["4wEAAAAAAAAA", None]}})
     config = {"class_name": "Sequential", "config": {"layers": layers}}
-    with h5py.File(path, "w") as handle:
+    options = {"userblock_size": 512} if user_block else {}
+    with h5py.File(path, "w", **options) as handle:
         handle.attrs["model_config"] = json.dumps(config)
         handle.create_dataset("model_weights/dense/kernel", data=np.ones((2, 2)))
+    if user_block:
+        with path.open("r+b") as handle:
+            handle.write(user_block[:512])
     return path
 
 

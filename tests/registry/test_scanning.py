@@ -112,12 +112,16 @@ def test_sniff_format_of_a_plain_zip(tmp_path):
     assert sniff_format(path) == "zip"
 
 
-def test_a_pickle_carrying_an_hdf5_signature_further_in_is_still_a_pickle(tmp_path):
-    # A pickle loader ignores what follows STOP; the signature at byte 512 must not hide it.
-    data = samples.reduce_pickle().ljust(512, b"\0") + b"\x89HDF\r\n\x1a\n" + b"\0" * 64
-    path = samples.write(tmp_path / "polyglot", data)
+def test_a_pickle_hdf5_polyglot_is_scanned_both_ways(tmp_path):
+    # pickle.load reads from byte 0, h5py finds the superblock at byte 512 (after a user
+    # block): a Keras Lambda layer there must be found even though the file starts as a pickle.
+    path = samples.keras_h5(
+        tmp_path / "polyglot", lambda_layer=True, user_block=samples.clean_state_dict_pickle()
+    )
     assert sniff_format(path) == "pickle"
-    assert scan_file(path, filename="weights.h5").status == FAILED
+    report = scan_file(path, filename="model.h5")
+    assert report.status == FAILED
+    assert {(CRITICAL, "KERAS_LAMBDA_LAYER"), (HIGH, "POLYGLOT")} <= codes(report)
 
 
 # --- pickles ----------------------------------------------------------------------------
@@ -393,7 +397,7 @@ def test_a_scanner_crash_fails_closed(tmp_path, monkeypatch):
     def crash(path):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(scanning.sniff, "sniff_cheap", crash)
+    monkeypatch.setattr(scanning.sniff, "sniff_candidates", crash)
     report = scan_file(samples.write(tmp_path / "blob", b"x"), filename="m.pkl")
     assert (report.status, report.scanned) == (FAILED, False)
     assert codes(report) == {(CRITICAL, "SCAN_ERROR"), (CRITICAL, "UNSCANNABLE")}
