@@ -26,7 +26,7 @@ import struct
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from modelscan.modelscan import ModelScan
 
@@ -55,6 +55,11 @@ MODELSCAN_MAX_OPCODES = 1_000_000
 # A pickle the framing rejects is handed to modelscan as it is only up to this size.
 MALFORMED_SCAN_LIMIT = 64 << 20
 
+# Zip entries that a loader may unpickle: modelscan's pickle and PyTorch extensions.
+ARCHIVE_PICKLE_SUFFIXES = frozenset(
+    {".pkl", ".pickle", ".joblib", ".dill", ".dat", ".data", ".pt", ".pth", ".bin", ".ckpt"}
+)
+
 _TORCH_RAW_ENTRY = re.compile(
     r"(^|/)(data/\d+|version|byteorder|\.data/version|\.data/serialization_id"
     r"|\.format_version|\.storage_alignment)$"
@@ -78,7 +83,30 @@ def scan_pickle_family(path: Path, format: str) -> tuple[list[Finding], bool]:
         _entry(source, folder).endswith("data.pkl") for source in scanned_sources
     ):
         scanned = False  # the archive's pickle is what torch.load unpickles: it must be scanned
+    if format in (sniff.PYTORCH, sniff.ZIP):
+        findings += _archive_pickle_findings(path, settings)
     return findings, scanned
+
+
+def _archive_pickle_findings(path: Path, settings: dict) -> list[Finding]:
+    """The registry's pickle path (framing, one pickle per file) on each pickle in a zip.
+
+    modelscan scans a zip's ``.pkl`` entries with pickletools alone and a ``.bin`` or ``.pt``
+    entry only up to its first pickle; each such entry that is a pickle stream is scanned
+    again the way a pickle file is, so a torch archive's data.pkl gets the same rules.
+    """
+    findings: list[Finding] = []
+    with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as workdir:
+        for member in archive.infolist():
+            if PurePath(member.filename).suffix.lower() not in ARCHIVE_PICKLE_SUFFIXES:
+                continue
+            extracted = Path(workdir, "entry")
+            with archive.open(member) as stream, extracted.open("wb") as out:
+                shutil.copyfileobj(stream, out)
+            if sniff.PICKLE in sniff.sniff_candidates(extracted):
+                label = f"Archive entry {member.filename!r}"
+                findings += _scan_pickle(extracted, label, settings)[0]
+    return findings
 
 
 @contextlib.contextmanager
@@ -247,7 +275,7 @@ def _manifest(names: set[tuple[str, str]]) -> bytes:
 
 
 def _lower(label: str) -> str:
-    return label if label.startswith("Archive") else label[0].lower() + label[1:]
+    return label[0].lower() + label[1:]
 
 
 def _copy_without(handle, framed: FramedPickle, target: Path) -> None:

@@ -71,6 +71,16 @@ def memo_confusion_pickles() -> bytes:
     return str_pickle("collections") + str_pickle("OrderedDict") + third
 
 
+def global_attribute_smuggling() -> bytes:
+    """modelscan issue #85: BUILD sets numpy.prod.a = "os" and .b = "system"; PUT memoizes
+    the values GLOBAL fetched, which modelscan takes for the GLOBAL's argument text; then
+    STACK_GLOBAL on the two memo entries is os.system."""
+    return (
+        b"\x80\x05cnumpy\nprod\nN(Va\nVos\nd\x86bN(Vb\nVsystem\nd\x86b0"
+        b"cnumpy\nprod.a\np0\ncnumpy\nprod.b\np1\n00g0\ng1\n\x93Vid\n\x85R."
+    )
+
+
 def legacy_torch(payload: object) -> bytes:
     """torch.save's legacy (non-zip) layout: magic, protocol, sys info, the object, keys."""
     buffer = io.BytesIO()

@@ -180,10 +180,7 @@ def test_a_global_named_by_a_computed_string_fails(tmp_path):
 def test_strings_smuggled_through_attributes_of_a_global_fail(tmp_path):
     # modelscan issue #85: BUILD sets numpy.prod.a = "os", .b = "system"; PUT memoizes the
     # values GLOBAL fetched, which modelscan takes for the GLOBAL's argument text.
-    data = (
-        b"\x80\x05cnumpy\nprod\nN(Va\nVos\nd\x86bN(Vb\nVsystem\nd\x86b0"
-        b"cnumpy\nprod.a\np0\ncnumpy\nprod.b\np1\n00g0\ng1\n\x93Vid\n\x85R."
-    )
+    data = samples.global_attribute_smuggling()
     report = scan_file(samples.write(tmp_path / "blob", data), filename="m.pkl")
     assert report.status == FAILED
     assert {(CRITICAL, "PICKLE_GLOBAL_MUTATION"), (CRITICAL, "PICKLE_DANGEROUS_GLOBAL")} <= codes(
@@ -273,6 +270,22 @@ def test_a_torch_zip_with_a_malicious_data_pkl_fails(tmp_path):
     assert report.format == "pytorch"
     assert report.status == FAILED
     assert f"Archive entry 'archive/data.pkl' imports {SYSTEM}" in messages(report)
+
+
+def test_a_torch_zip_gets_the_registry_pickle_rules_too(tmp_path):
+    # modelscan alone passes both: the issue #85 memo trick in data.pkl, and a legacy-format
+    # checkpoint inside a zip, whose first pickle is only the magic number.
+    path = samples.torch_zip(tmp_path / "blob", samples.global_attribute_smuggling())
+    report = scan_file(path, filename="model.pt")
+    assert report.status == FAILED
+    assert (CRITICAL, "PICKLE_GLOBAL_MUTATION") in codes(report)
+
+    bundle = tmp_path / "bundle"
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("pytorch_model.bin", samples.legacy_torch(samples.SystemCall()))
+    report = scan_file(bundle, filename="bundle.zip")
+    assert report.status == FAILED
+    assert f"Pickle 4 of archive entry 'pytorch_model.bin' imports {SYSTEM}" in messages(report)
 
 
 def test_a_clean_torch_zip_passes_noting_its_raw_storages(tmp_path):
