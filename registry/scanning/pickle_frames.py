@@ -1,19 +1,22 @@
 """Frame a pickle file opcode by opcode on a symbolic stack: nothing is built, imported or called.
 
-Two things modelscan gets wrong are fixed with it:
+What modelscan alone gets wrong, and the framing lets the registry fix:
 
 - ``joblib.dump`` writes each numeric array's bytes straight into the pickle stream, right
   after the BUILD opcode of its ``NumpyArrayWrapper``, and ``joblib.load`` reads them with
   ``frombuffer`` and goes on unpickling. pickletools (so modelscan) cannot frame those bytes,
   stops there and never sees the rest, not even the globals before them. The framing learns each
-  wrapper's shape, dtype and alignment, so the exact byte range joblib reads as data, and the
-  registry cuts those ranges out before modelscan scans the opcodes.
+  wrapper's shape and dtype (sized by numpy itself, as joblib sizes it) and alignment, so the
+  exact byte range joblib reads as data, and the registry cuts those ranges out.
 - modelscan reads a file of several pickles (legacy PyTorch: five) with one memo for all, so a
   later pickle's BINGET resolves to an earlier pickle's strings. Each framed pickle (and each
   joblib object array, a nested pickle with its own memo) is handed over as its own file.
-
-The globals the framing resolves on its real stack are returned too, as a second opinion
-next to modelscan's (which guesses STACK_GLOBAL operands from the preceding opcodes).
+- modelscan takes a memoized value for the previous opcode's argument and guesses STACK_GLOBAL
+  operands from the preceding opcodes (its issue #85). The framing resolves globals on its real
+  stack: literal names are returned for the denylist, a computed name is marked, and a BUILD on
+  a global (setting attributes on a library object) is recorded.
+- literals over 1 MiB (a 200 MB in-band array) are recorded so the copy modelscan reads can
+  empty them instead of pickletools reading them into memory.
 """
 
 from __future__ import annotations
@@ -35,7 +38,6 @@ _INLINE_LIMIT = 1 << 20
 # A joblib object array holds a nested pickle, read with the plain Unpickler (so no wrapper is
 # followed inside it): nesting is one level deep; deeper is malformed.
 _MAX_DEPTH = 2
-_NUMPY_ITEM_REFCOUNT = 0x01  # numpy dtype flag: the dtype holds Python objects
 _WRAPPER_KEYS = frozenset(
     {"subclass", "shape", "order", "dtype", "allow_mmap", "numpy_array_alignment_bytes"}
 )
@@ -490,17 +492,37 @@ def _dtype_layout(dtype: object) -> tuple[int, bool]:
         parsed = numpy.dtype(dtype.args[0])
     except TypeError as error:
         raise FramingError(f"dtype {dtype.args[0]!r}: {error}") from None
-    itemsize, has_object = parsed.itemsize, parsed.hasobject
     state = dtype.state
-    # numpy's dtype state: (version, byteorder, subarray, names, fields, elsize, alignment,
-    # flags); elsize > 0 sizes flexible types (V, S, U), flags say whether objects are inside.
-    if isinstance(state, tuple) and len(state) >= 8:
-        elsize, flags = state[5], state[7]
-        if isinstance(elsize, int) and elsize > 0:
-            itemsize = elsize
-        if isinstance(flags, int) and flags & _NUMPY_ITEM_REFCOUNT:
-            has_object = True
-    return itemsize, has_object
+    if state is not None:
+        # numpy's dtype state: (version, byteorder, subarray, names, fields, elsize, alignment,
+        # flags[, metadata]). Which of elsize and flags numpy applies depends on the type (a
+        # V16 takes both, an f8 neither), and joblib sizes the array bytes by the result: any
+        # difference would shift the framing against joblib's reading. So numpy itself applies
+        # the state, with the parts that hold objects (subarray, fields, metadata) left out:
+        # they do not change the size or the objects flag, which come from elsize and flags.
+        if not (isinstance(state, tuple) and len(state) in (8, 9)):
+            raise FramingError(f"a dtype state the registry cannot read: {state!r}")
+        version, byteorder, _, _, _, elsize, alignment, flags = state[:8]
+        if not (
+            all(_plain_int(v) for v in (version, elsize, alignment, flags))
+            and isinstance(byteorder, str)
+        ):
+            raise FramingError(f"a dtype state the registry cannot read: {state!r}")
+        plain = (version, byteorder, None, None, None, elsize, alignment, flags)
+        if len(state) == 9:
+            # Datetimes keep their unit there (its size is always 8): numpy's own metadata for
+            # the parsed type stands in; for other types it is None.
+            own = parsed.__reduce__()[2]
+            plain += (own[8] if parsed.kind in "Mm" and len(own) == 9 else None,)
+        try:
+            parsed.__setstate__(plain)
+        except (TypeError, ValueError) as error:
+            raise FramingError(f"dtype state {state!r}: {error}") from None
+    return parsed.itemsize, parsed.hasobject
+
+
+def _plain_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _set_item(target: object, key: object, value: object) -> None:

@@ -257,6 +257,20 @@ def test_a_payload_after_a_joblib_array_is_found(tmp_path):
     assert f"The file imports {SYSTEM}" in messages(report)
 
 
+def test_a_joblib_dtype_state_numpy_ignores_does_not_shift_the_framing(tmp_path):
+    # flags=1 ("holds objects") in a float64 dtype's state: numpy ignores it, so joblib reads
+    # the array as raw bytes and the framing must too, then see the payload after them.
+    path = samples.joblib_file(tmp_path / "blob", [np.arange(4.0), samples.SystemCall()])
+    state = b"J\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00t"
+    data = path.read_bytes()
+    assert data.count(state) == 1
+    path.write_bytes(data.replace(state, state[:-2] + b"\x01t"))
+    report = scan_file(path, filename="model.joblib")
+    assert report.status == FAILED
+    assert f"The file imports {SYSTEM}" in messages(report)
+    assert "PICKLE_MALFORMED" not in {finding.code for finding in report.findings}
+
+
 def test_a_payload_inside_a_joblib_object_array_is_found(tmp_path):
     value = {"a": np.arange(3.0), "objects": np.array([samples.SystemCall()], dtype=object)}
     report = scan_file(samples.joblib_file(tmp_path / "blob", value), filename="model.joblib")
