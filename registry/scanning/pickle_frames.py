@@ -488,8 +488,10 @@ def _dtype_layout(dtype: object) -> tuple[int, bool]:
     ):
         raise FramingError(f"a NumpyArrayWrapper dtype the registry cannot read: {dtype!r}")
     try:
-        # Parsing a type string such as "f8" or "V16" builds no Python object and runs no code.
-        parsed = numpy.dtype(dtype.args[0])
+        # Parsing a type string such as "f8" or "V16" builds no Python object and runs no code;
+        # copy=True, as the pickle's own call does, so the state below lands on a fresh
+        # descriptor, never on numpy's shared builtin one.
+        parsed = numpy.dtype(dtype.args[0], False, True)
     except TypeError as error:
         raise FramingError(f"dtype {dtype.args[0]!r}: {error}") from None
     state = dtype.state
