@@ -257,18 +257,23 @@ def test_a_payload_after_a_joblib_array_is_found(tmp_path):
     assert f"The file imports {SYSTEM}" in messages(report)
 
 
-def test_a_joblib_dtype_state_numpy_ignores_does_not_shift_the_framing(tmp_path):
-    # flags=1 ("holds objects") in a float64 dtype's state: numpy ignores it, so joblib reads
-    # the array as raw bytes and the framing must too, then see the payload after them.
-    path = samples.joblib_file(tmp_path / "blob", [np.arange(4.0), samples.SystemCall()])
-    state = b"J\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00t"
+def test_a_forged_joblib_dtype_state_is_read_as_numpy_reads_it(tmp_path):
+    # flags=1 ("holds objects") in a float64 dtype's state: numpy applies it to the copy the
+    # pickle builds, so joblib reads a nested pickle where the raw bytes were. The framing
+    # must read the same, and find the payload put there.
+    from registry.scanning.pickle_frames import frame_pickles
+
+    path = samples.joblib_file(tmp_path / "blob", [np.arange(4.0), "tail"])
     data = path.read_bytes()
+    with path.open("rb") as handle:
+        [(start, end)] = frame_pickles(handle, len(data)).pickles[0].raw
+    state = b"J\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00t"
     assert data.count(state) == 1
-    path.write_bytes(data.replace(state, state[:-2] + b"\x01t"))
+    forged = data[:start] + pickle.dumps(samples.SystemCall(), protocol=2) + data[end:]
+    path.write_bytes(forged.replace(state, state[:-2] + b"\x01t"))
     report = scan_file(path, filename="model.joblib")
     assert report.status == FAILED
-    assert f"The file imports {SYSTEM}" in messages(report)
-    assert "PICKLE_MALFORMED" not in {finding.code for finding in report.findings}
+    assert f"Object array 1 of the file imports {SYSTEM}" in messages(report)
 
 
 def test_a_payload_inside_a_joblib_object_array_is_found(tmp_path):
