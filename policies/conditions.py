@@ -153,10 +153,14 @@ class ConditionError(ValueError):
 @dataclass(frozen=True)
 class ConditionOutcome:
     """The result of one condition for one version: ``error`` says why it did not pass
-    when evaluation could not produce true or false."""
+    when evaluation could not produce true or false (the engine's account, for the record:
+    a type error, a missing key). ``missing`` is set when that was a name the version does
+    not have, in words fit for its owner ("the version has no artifacts")."""
 
     passed: bool
     error: str | None = None
+    # Derived from `error`, so outcomes that agree on passed and error are equal.
+    missing: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,6 +172,10 @@ class CompiledCondition:
     names: frozenset[str]
     _program: Any = field(repr=False)
     _tree: _Node = field(repr=False)
+    #: The paths it selects, e.g. ``("version", "documentation", "limitations")`` (a key
+    #: that is not a literal is :data:`policies.condition_context.ANY`): what a failed rule
+    #: was looking for, so a page can say where to fix it.
+    paths: frozenset[Path] = frozenset()
 
 
 @dataclass(frozen=True, eq=False)
@@ -1041,7 +1049,11 @@ def _compile(source: str) -> CompiledCondition:
             raise ConditionError(f"unknown function '{name}': {_FUNCTIONS_HELP}")
     _check_types(source, tree, program, checker.paths)
     return CompiledCondition(
-        source=source, names=frozenset(checker.names), _program=program, _tree=tree
+        source=source,
+        names=frozenset(checker.names),
+        _program=program,
+        _tree=tree,
+        paths=frozenset(checker.paths),
     )
 
 
@@ -1131,6 +1143,12 @@ def _failure(exc: Exception, compiled: CompiledCondition, prepared: PreparedCont
     return f"evaluation failed: {_first_sentence(exc)}"
 
 
+def _absent(exc: Exception) -> str | None:
+    """What the version lacks, in words, when the failure is a name it may not have."""
+    undefined = _UNDEFINED.search(str(exc))
+    return OPTIONAL_ROOTS.get(undefined.group(1)) if undefined else None
+
+
 def evaluate_condition(
     compiled: CompiledCondition, context: PreparedContext | Mapping[str, Any]
 ) -> ConditionOutcome:
@@ -1150,7 +1168,7 @@ def evaluate_condition(
         try:
             if prepared is None or not isinstance(compiled, CompiledCondition):
                 raise
-            return ConditionOutcome(False, _failure(exc, compiled, prepared))
+            return ConditionOutcome(False, _failure(exc, compiled, prepared), _absent(exc))
         except Exception:
             return ConditionOutcome(False, f"evaluation failed: {type(exc).__name__}")
     if isinstance(result, bool):

@@ -18,6 +18,10 @@ ARTIFACT_VALUES = (
     "scan_scanner",
     "scan_findings",
     "scanned_at",
+    "scan_source",
+    "held",
+    "format",
+    "signature",
 )
 VERSION_VALUES = (
     "pk",
@@ -45,13 +49,31 @@ def artifact_document(artifact: Artifact | dict) -> dict:
         "type": row["type"],
         "uri": row["uri"],
         "sha256": row["sha256"],
+        "held": row["held"],
+        "executable": bool(row["held"] and row["format"] == "onnx" and row["signature"]),
         "securityScan": {
             "status": row["scan_status"],
             "scanner": row["scan_scanner"] or None,
             "findings": row["scan_findings"],
             "scannedAt": row["scanned_at"].isoformat() if row["scanned_at"] else None,
+            "source": row["scan_source"] or None,
         },
     }
+
+
+def documentation_document(documentation: str | dict) -> str | dict:
+    """`version.documentation` as conditions see it: the model card's sections with the blank
+    ones left out (a section written as whitespace is a missing one, so `has()` means written),
+    or the text as stored when the documentation was written as Markdown. A text has no
+    sections: the default pack checks `type(version.documentation) == map` before reading one,
+    and the gate fails any rule that reads a section of a text with the rule's own message."""
+    if isinstance(documentation, dict):
+        return {
+            key: text
+            for key, text in documentation.items()
+            if not (isinstance(text, str) and not text.strip())
+        }
+    return documentation
 
 
 def version_row(version: ModelVersion) -> dict:
@@ -95,7 +117,7 @@ def build_context(
             "version": row["version"],
             "state": row["state"],
             "tags": dict(row["tags"] or {}),
-            "documentation": row["documentation"],
+            "documentation": documentation_document(row["documentation"]),
         },
         "artifacts": documents,
         "evaluations": evaluations,

@@ -10,7 +10,7 @@ from django.db.models import Max, QuerySet
 from audit.choices import EventType
 from audit.services import record_event
 from evaluations.selectors import latest_runs_for
-from policies.choices import Enforcement
+from policies.choices import Enforcement, EvaluationTrigger
 from policies.conditions import (
     ConditionError,
     ConditionOutcome,
@@ -111,23 +111,43 @@ def rule_outcome(condition: str, context: PreparedContext) -> ConditionOutcome:
     return evaluate_condition(compiled, context)
 
 
+#: How much of the engine's account of a failed evaluation is kept, for the record.
+MAX_REASON = 300
+
+
+def rule_result(policy: Policy, index: int, rule: dict, outcome: ConditionOutcome) -> dict:
+    """One rule's result as it is stored.
+
+    `message` is the rule's own words, what is missing ("missing model card section:
+    limitations"). A condition that could not be evaluated on this version's data (a type
+    error, a missing key, no such overload: documentation written as text where the rule
+    reads a section) has already failed the rule (conditions never pass on an error); the
+    engine's account of why goes to `reason`, for the record, and never into the message a
+    user reads. Only a name the version lacks is added to the message, in words ("the
+    version has no artifacts"), as the contract asks. `reason` is stored with the result,
+    not published (the API's rule shape is unchanged).
+    """
+    reason = outcome.error
+    if reason and len(reason) > MAX_REASON:
+        reason = reason[: MAX_REASON - 1] + "…"
+    message = rule.get("message") or f"rule {index} of {policy.policy_id}"
+    if outcome.missing:
+        message = f"{message} ({outcome.missing})"
+    return {
+        "index": index,
+        "condition": rule["condition"],
+        "passed": outcome.passed,
+        "message": message,
+        "exception": None,
+        "reason": reason,
+    }
+
+
 def rule_results(policy: Policy, context: PreparedContext) -> list[dict]:
-    results = []
-    for index, rule in enumerate(policy.rules):
-        outcome = rule_outcome(rule["condition"], context)
-        message = rule.get("message") or f"rule {index} of {policy.policy_id}"
-        if outcome.error:
-            message = f"{message} ({outcome.error})"
-        results.append(
-            {
-                "index": index,
-                "condition": rule["condition"],
-                "passed": outcome.passed,
-                "message": message,
-                "exception": None,
-            }
-        )
-    return results
+    return [
+        rule_result(policy, index, rule, rule_outcome(rule["condition"], context))
+        for index, rule in enumerate(policy.rules)
+    ]
 
 
 def latest_revisions(policies: list[Policy]) -> dict[int, int]:
@@ -195,16 +215,24 @@ def judge(
     return evaluations
 
 
+def gate_policies(version: ModelVersion, *, environment: str) -> list[Policy]:
+    """The policies the gate judges for a step: every ACTIVE policy scoped to the version's
+    tier and `environment`."""
+    return Policy.objects.active().in_scope(tier=version.model.risk_tier, environment=environment)
+
+
 def evaluate_gate(version: ModelVersion, *, environment: str, trigger: str, actor) -> GateOutcome:
     """Run the gate for a promotion step: every ACTIVE policy scoped to the version's tier and
     `environment`. ENFORCE failures not covered by an exception block; WARN failures are
     shown; DRY_RUN results are recorded only."""
-    policies = Policy.objects.active().in_scope(
-        tier=version.model.risk_tier, environment=environment
-    )
     outcome = GateOutcome(
         environment=environment,
-        evaluations=judge(version, policies, environment=environment, trigger=trigger),
+        evaluations=judge(
+            version,
+            gate_policies(version, environment=environment),
+            environment=environment,
+            trigger=trigger,
+        ),
     )
     record_event(
         EventType.POLICY_EVALUATION,
@@ -215,3 +243,19 @@ def evaluate_gate(version: ModelVersion, *, environment: str, trigger: str, acto
         details=outcome.summary(),
     )
     return outcome
+
+
+def dry_run_gate(version: ModelVersion, *, environment: str) -> GateOutcome:
+    """The gate of a promotion step judged now and recorded nowhere (no result, no audit
+    event): the same policies, context and exceptions as `evaluate_gate`, so an outcome that
+    is not `blocked` means the step would pass the ENFORCE policies as the version is now."""
+    return GateOutcome(
+        environment=environment,
+        evaluations=judge(
+            version,
+            gate_policies(version, environment=environment),
+            environment=environment,
+            trigger=EvaluationTrigger.DRY_RUN,
+            save=False,
+        ),
+    )

@@ -16,10 +16,9 @@ from core.errors import Invalid
 from evaluations.panels import version_panel
 from governance.selectors import version_workflow
 from registry import services
-from registry.choices import RISK_FACTORS
+from registry.choices import MODEL_CARD_SECTIONS, RISK_FACTORS
 from registry.filtersets import RegisteredModelFilterSet
 from registry.forms import (
-    ArtifactForm,
     DocumentationForm,
     RegisterModelForm,
     RiskPreviewForm,
@@ -127,7 +126,14 @@ def version_create(request, pk: int):
     form = VersionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            version = services.create_version(model, actor=request.user, **form.cleaned_data)
+            version = services.create_version(
+                model,
+                actor=request.user,
+                version=form.cleaned_data["version"],
+                description=form.cleaned_data["description"],
+                documentation=form.documentation,
+                tags=form.cleaned_data["tags"],
+            )
         except Invalid as error:
             _form_error(form, error)
         else:
@@ -143,10 +149,27 @@ def _visible_version(request, pk: int) -> ModelVersion:
     )
 
 
+def _model_card_sections(documentation: str | dict) -> list[dict]:
+    """The model card's sections in their order with their labels (blank when not written),
+    then any other section set through the API; none for documentation written as text."""
+    if not isinstance(documentation, dict):
+        return []
+    sections = [
+        {"key": key, "label": section["label"], "text": documentation.get(key, "")}
+        for key, section in MODEL_CARD_SECTIONS.items()
+    ]
+    sections += [
+        {"key": key, "label": key, "text": text}
+        for key, text in documentation.items()
+        if key not in MODEL_CARD_SECTIONS
+    ]
+    return sections
+
+
 @login_required
 def version_detail(request, pk: int):
     version = _visible_version(request, pk)
-    artifacts = list(version.artifacts.order_by("created_at", "id"))
+    artifacts = list(version.artifacts.select_related("scanned_by").order_by("created_at", "id"))
     owner_may_edit = is_allowed(request.user, Action.CHANGE_VERSION, model=version.model)
     documentation = version.documentation
     return render(
@@ -157,12 +180,12 @@ def version_detail(request, pk: int):
             "model": version.model,
             "artifacts": artifacts,
             "documentation_text": documentation if isinstance(documentation, str) else None,
-            "documentation_sections": documentation if isinstance(documentation, dict) else None,
+            "documentation_sections": _model_card_sections(documentation),
             "can_edit": owner_may_edit and version.is_editable,
             "can_request_exception": is_allowed(
                 request.user, Action.REQUEST_EXCEPTION, model=version.model
             ),
-            **version_workflow(version, request.user, artifacts),
+            **version_workflow(version, request.user),
             **version_panel(version, request.user),
         },
     )
@@ -171,46 +194,26 @@ def version_detail(request, pk: int):
 @login_required
 def version_edit(request, pk: int):
     version = _visible_version(request, pk)
-    documentation = version.documentation
-    initial = {
-        "description": version.description,
-        "documentation": documentation if isinstance(documentation, str) else "",
-        "tags": version.tags,
-    }
-    form = DocumentationForm(request.POST or None, initial=initial)
-    if isinstance(documentation, dict):
-        # A structured model card (set through the API) is edited there, not flattened here.
-        del form.fields["documentation"]
+    form = DocumentationForm(
+        request.POST or None,
+        initial={"description": version.description, "tags": version.tags},
+        documentation=version.documentation,
+        # A frozen version's page shows its model card read-only; a POST still goes to the
+        # service, which refuses it saying why.
+        frozen=request.method != "POST" and not version.is_editable,
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_version(version, actor=request.user, **form.cleaned_data)
+            services.update_version(
+                version,
+                actor=request.user,
+                description=form.cleaned_data["description"],
+                documentation=form.documentation,
+                tags=form.cleaned_data["tags"],
+            )
         except Invalid as error:
             _form_error(form, error)
         else:
             messages.success(request, "Saved.")
             return redirect("version-detail", pk=version.pk)
     return render(request, "registry/version_edit.html", {"form": form, "version": version})
-
-
-@login_required
-def artifact_create(request, pk: int):
-    version = _visible_version(request, pk)
-    form = ArtifactForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.add_artifact(
-                version,
-                actor=request.user,
-                name=data["name"],
-                type=data["type"],
-                uri=data["uri"],
-                sha256=data["sha256"],
-                security_scan=form.security_scan,
-            )
-        except Invalid as error:
-            _form_error(form, error)
-        else:
-            messages.success(request, f"Added artifact {data['name']}.")
-            return redirect("version-detail", pk=version.pk)
-    return render(request, "registry/artifact_form.html", {"form": form, "version": version})
