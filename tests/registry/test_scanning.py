@@ -6,6 +6,7 @@ import ast
 import os
 import pickle
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -55,30 +56,30 @@ def _nothing_runs(monkeypatch):
 # --- sniff_format -----------------------------------------------------------------------
 
 
-def _sniff_cases(tmp_path: Path) -> dict[str, tuple[Path, str | None]]:
+def _sniff_cases(tmp_path: Path) -> dict[str, tuple[Callable[[], Path], str | None]]:
     return {
-        "pickle": (samples.write(tmp_path / "a", samples.reduce_pickle()), "pickle"),
+        "pickle": (lambda: samples.write(tmp_path / "a", samples.reduce_pickle()), "pickle"),
         "pickle-protocol-0": (
-            samples.write(tmp_path / "b", pickle.dumps([1, "a"], protocol=0)),
+            lambda: samples.write(tmp_path / "b", pickle.dumps([1, "a"], protocol=0)),
             "pickle",
         ),
         "legacy-torch": (
-            samples.write(tmp_path / "c", samples.legacy_torch({"w": [1.0]})),
+            lambda: samples.write(tmp_path / "c", samples.legacy_torch({"w": [1.0]})),
             "pickle",
         ),
-        "joblib": (samples.joblib_file(tmp_path / "d", {"a": np.arange(3.0)}), "pickle"),
+        "joblib": (lambda: samples.joblib_file(tmp_path / "d", {"a": np.arange(3.0)}), "pickle"),
         "torch-zip": (
-            samples.torch_zip(tmp_path / "e", samples.clean_state_dict_pickle()),
+            lambda: samples.torch_zip(tmp_path / "e", samples.clean_state_dict_pickle()),
             "pytorch",
         ),
-        "npy": (samples.npy(tmp_path / "f", np.arange(4.0)), "numpy"),
-        "npz": (samples.npz(tmp_path / "g", a=np.arange(4.0)), "npz"),
-        "keras-h5": (samples.keras_h5(tmp_path / "h", lambda_layer=False), "keras-h5"),
-        "onnx": (samples.onnx_add(tmp_path / "i"), "onnx"),
-        "safetensors": (samples.safetensors(tmp_path / "j"), "safetensors"),
-        "text": (samples.write(tmp_path / "k", b"this is not a model\n"), None),
-        "garbage": (samples.write(tmp_path / "l", bytes(range(256)) * 4), None),
-        "empty": (samples.write(tmp_path / "m", b""), None),
+        "npy": (lambda: samples.npy(tmp_path / "f", np.arange(4.0)), "numpy"),
+        "npz": (lambda: samples.npz(tmp_path / "g", a=np.arange(4.0)), "npz"),
+        "keras-h5": (lambda: samples.keras_h5(tmp_path / "h", lambda_layer=False), "keras-h5"),
+        "onnx": (lambda: samples.onnx_add(tmp_path / "i"), "onnx"),
+        "safetensors": (lambda: samples.safetensors(tmp_path / "j"), "safetensors"),
+        "text": (lambda: samples.write(tmp_path / "k", b"this is not a model\n"), None),
+        "garbage": (lambda: samples.write(tmp_path / "l", bytes(range(256)) * 4), None),
+        "empty": (lambda: samples.write(tmp_path / "m", b""), None),
     }
 
 
@@ -101,8 +102,8 @@ def _sniff_cases(tmp_path: Path) -> dict[str, tuple[Path, str | None]]:
     ],
 )
 def test_sniff_format_reads_the_content(tmp_path, case):
-    path, expected = _sniff_cases(tmp_path)[case]
-    assert sniff_format(path) == expected
+    build, expected = _sniff_cases(tmp_path)[case]
+    assert sniff_format(build()) == expected
 
 
 def test_sniff_format_of_a_plain_zip(tmp_path):
@@ -360,6 +361,16 @@ def test_keras_h5_lambda_layer_is_critical_and_weights_only_pass(tmp_path):
     report = scan_file(samples.h5_weights_only(tmp_path / "c"), filename="weights.h5")
     assert report.status == PASSED
     assert codes(report) == {(LOW, "H5_NO_MODEL_CONFIG")}
+
+
+def test_keras_h5_without_h5py_fails_closed(tmp_path, monkeypatch):
+    from modelscan.scanners.h5 import scan as h5_scan
+
+    monkeypatch.setattr(h5_scan, "h5py_installed", False)
+    path = samples.write(tmp_path / "blob", b"\x89HDF\r\n\x1a\n" + b"\0" * 1024)
+    report = scan_file(path, filename="model.h5")
+    assert report.status == FAILED
+    assert (CRITICAL, "SCAN_ERROR") in codes(report)
 
 
 def test_a_text_file_named_model_pkl_fails(tmp_path):
