@@ -138,7 +138,8 @@ def test_model_owner_registers_a_model_and_adds_a_version_and_an_artifact(page, 
     expect(page.get_by_role("heading", name=f"Add a version of {MODEL_NAME}")).to_be_visible()
     field(page, "Version").fill("1.0.0")
     field(page, "Description").fill("First release, trained on 2020-2024 loans.")
-    field(page, "Documentation").fill("## Intended use\nPre-screening of loan applications.")
+    # The model card: one box per section (registry.choices.MODEL_CARD_SECTIONS).
+    field(page, "Intended use").fill("Pre-screening of loan applications.")
     field(page, "Tags").fill("dataset=loans-2024")
     page.get_by_role("button", name="Add version").click()
 
