@@ -163,9 +163,7 @@ class DocumentationForm(ModelCardFields, forms.Form):
                 strip=False,
                 initial=documentation,
                 widget=forms.Textarea(attrs={"rows": 10}),
-                help_text="This version's documentation was written as one text. Policies "
-                "read the model card's sections: move what applies into them and clear this "
-                "box.",
+                help_text="Kept as it is while every section below is blank.",
             )
         if frozen:
             for field in self.fields.values():

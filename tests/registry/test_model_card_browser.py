@@ -18,7 +18,7 @@ from django.core.management import call_command
 from core.choices import Role
 from registry.choices import MODEL_CARD_SECTIONS
 from registry.models import RegisteredModel
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, ModelVersionFactory, UserFactory
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -179,3 +179,15 @@ def test_a_page_only_owner_writes_a_model_card_and_sees_what_is_missing(page):
     expect(readiness).not_to_contain_text("missing model card section: monitoring")
     expect(readiness).to_contain_text("missing model card section: evaluation")
     expect(card).to_contain_text("Weekly drift report")
+
+    # A version documented as text (through the API) shows its text beside the empty sections.
+    text_version = ModelVersionFactory(
+        model=model, version="0.9.0", documentation="## Intended use\nChurn scoring."
+    )
+    page.goto(f"/versions/{text_version.pk}/edit/")
+    expect(page.locator("#free-text-notice")).to_contain_text("Policies read the model card's")
+    expect(page.get_by_label("Free text (not read by policies)")).to_have_value(
+        "## Intended use\nChurn scoring."
+    )
+    shoot(page, "model-card-04-free-text")
+    assert overflowing(page) == []
