@@ -177,7 +177,7 @@ def test_readiness_before_submit_lists_what_the_staging_gate_would_refuse(client
     assert (PolicyEvaluation.objects.count(), AuditEvent.objects.count()) == (evaluations, events)
     readiness = readiness_of(html)
     assert "Readiness for staging" in readiness
-    assert "would be refused now" in readiness
+    assert "would fail the policy check now" in readiness
     for section in ("trainingData", "evaluation", "limitations", "monitoring"):
         assert f"missing model card section: {section}" in readiness
         label = MODEL_CARD_SECTIONS[section]["label"]
@@ -199,7 +199,7 @@ def test_readiness_is_green_exactly_when_submit_passes(client, owner, api):
     client.force_login(owner)
     readiness = readiness_of(client.get(f"/versions/{version.pk}/").content.decode())
     # LOW needs the performance suite: not run yet, so not ready.
-    assert "would be refused now" in readiness
+    assert "would fail the policy check now" in readiness
     assert "The performance suite must have passed" in readiness
     assert "Documentation Standards" in readiness
     body = api(owner).post(f"/api/v1/versions/{version.pk}/submit/", {}, format="json").json()

@@ -152,7 +152,7 @@ def test_a_page_only_owner_writes_a_model_card_and_sees_what_is_missing(page):
     # The readiness list says what the staging gate would refuse, in words.
     readiness = page.locator("#readiness")
     expect(readiness).to_contain_text("Readiness for staging")
-    expect(readiness).to_contain_text("would be refused now")
+    expect(readiness).to_contain_text("would fail the policy check now")
     expect(readiness).to_contain_text("missing model card section: evaluation")
     expect(readiness).to_contain_text("missing model card section: monitoring")
     expect(readiness).not_to_contain_text("missing model card section: limitations")
