@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdminMixin
 from core.admin_history import HistoryAdmin
+from governance.choices import REVIEW_CHECKLISTS
 from governance.models import Approval, RiskTierChangeRequest, StateTransition
 
 
@@ -15,10 +16,22 @@ class StateTransitionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Approval)
 class ApprovalAdmin(ReadOnlyAdminMixin, HistoryAdmin):
-    list_display = ("created_at", "version", "stage", "decision", "user", "role")
+    list_display = ("created_at", "version", "stage", "decision", "user", "role", "attested")
     list_filter = ("stage", "decision", "role", "environment")
     search_fields = ("version__model__name", "user__username", "comments")
     list_select_related = ("version__model", "user")
+    readonly_fields = ("attested",)
+
+    @admin.display(description="attested")
+    def attested(self, obj: Approval) -> str:
+        """What the approval attested: the role's checklist, item by item."""
+        parts = []
+        for checklist in REVIEW_CHECKLISTS.values():
+            given = getattr(obj, checklist.attribute)
+            if isinstance(given, dict):
+                ticked = [label for item, label in checklist.items.items() if given.get(item)]
+                parts.append(f"{checklist.title}: {len(ticked)}/{len(checklist.items)} ticked")
+        return "; ".join(parts) or "—"
 
 
 @admin.register(RiskTierChangeRequest)

@@ -1,4 +1,8 @@
+from dataclasses import dataclass
+
 from django.db import models
+
+from core.choices import Role
 
 
 class PromotionAction(models.TextChoices):
@@ -8,6 +12,9 @@ class PromotionAction(models.TextChoices):
     POLICY_CHECK_FAILED = "POLICY_CHECK_FAILED"
     ROUTE_TO_REVIEW = "ROUTE_TO_REVIEW"
     APPROVE_STAGING = "APPROVE_STAGING"
+    # The system sends an approved version back to review: its model's new risk tier needs
+    # reviews its approvals lack.
+    RETURN_TO_REVIEW = "RETURN_TO_REVIEW"
     REJECT = "REJECT"
     DEPLOY_STAGING = "DEPLOY_STAGING"
     REQUEST_PRODUCTION = "REQUEST_PRODUCTION"
@@ -59,6 +66,36 @@ MRC_CHECKLIST = {
     "evaluationsMeetRequirements": "Evaluation results meet requirements",
     "complianceSatisfied": "Compliance requirements satisfied",
     "businessJustificationClear": "Business justification clear and valid",
+}
+
+# The guide's four security review areas, attested by a Security Architect's approval.
+SECURITY_CHECKLIST = {
+    "vulnerabilityAssessment": "Vulnerability assessment: checked for security vulnerabilities",
+    "accessControls": "Access controls: appropriate access controls verified",
+    "dataProtection": "Data protection: data protection measures ensured",
+    "threatAnalysis": "Threat analysis: potential security threats assessed",
+}
+
+
+@dataclass(frozen=True)
+class ReviewChecklist:
+    """The checklist a reviewer of one role ticks to approve: its name in the API (`field`)
+    and on the Approval record and the domain functions' keywords (`attribute`), its title
+    and its items (name: label)."""
+
+    field: str
+    attribute: str
+    title: str
+    items: dict[str, str]
+
+
+# Which checklist each reviewing role must tick in full to approve (a reviewer who cannot tick
+# every item rejects). Other roles approve nothing in the promotion workflow.
+REVIEW_CHECKLISTS: dict[str, ReviewChecklist] = {
+    Role.MRC: ReviewChecklist("checklist", "checklist", "MRC review checklist", MRC_CHECKLIST),
+    Role.SECURITY_ARCHITECT: ReviewChecklist(
+        "securityChecklist", "security_checklist", "Security review areas", SECURITY_CHECKLIST
+    ),
 }
 
 

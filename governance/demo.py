@@ -11,6 +11,7 @@ from django.conf import settings
 from core.choices import Role
 from evaluations.demo import run_demo_evaluations
 from governance import promotion, tier_changes
+from governance.choices import REVIEW_CHECKLISTS
 from governance.users import create_or_update_user
 from policies.demo import seed_monitoring_demo
 from policies.documents import validate_document
@@ -169,8 +170,16 @@ def _run_workflow(version, users) -> None:
     for actor, action, comments in WORKFLOW.get((version.model.name, version.version), []):
         version.refresh_from_db()
         service = promotion.ACTIONS[action]
-        result = service(version, actor=users[actor], comments=comments)
+        extra = _ticked_checklist(version, users[actor]) if action == "approve" else {}
+        result = service(version, actor=users[actor], comments=comments, **extra)
         version = result.version
+
+
+def _ticked_checklist(version, reviewer) -> dict:
+    """The demo reviewers approve with every item of their role's checklist ticked (an
+    approval without it is refused)."""
+    checklist = REVIEW_CHECKLISTS[promotion.review_role(version, reviewer)]
+    return {checklist.attribute: dict.fromkeys(checklist.items, True)}
 
 
 def load_default_policies() -> None:

@@ -72,7 +72,10 @@ class Approval(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     role = models.CharField(max_length=40, choices=Role.choices)
     comments = models.TextField(blank=True)
+    # What the reviewer attested by approving: the MRC checklist (an MRC approval) or the
+    # guide's four security review areas (a Security Architect's), every item ticked.
     checklist = models.JSONField(null=True, blank=True)
+    security_checklist = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     history = HistoricalRecords()

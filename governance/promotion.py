@@ -14,12 +14,18 @@ from audit.choices import EventType
 from audit.services import SYSTEM_USER, record_event
 from core.access import authorize, is_allowed
 from core.choices import Action
-from core.domain import domain_action
-from core.errors import Forbidden, InvalidState
+from core.domain import domain_action, record_refusal
+from core.errors import Forbidden, Invalid, InvalidState
 from core.roles import roles_of
 from evaluations.services import cancel_runs_of_retired_version
 from governance import separation
-from governance.choices import Decision, Environment, NotificationKind, PromotionAction
+from governance.choices import (
+    REVIEW_CHECKLISTS,
+    Decision,
+    Environment,
+    NotificationKind,
+    PromotionAction,
+)
 from governance.models import Approval, StateTransition
 from governance.notifications import notify, users_with_role
 from governance.routing import (
@@ -32,9 +38,14 @@ from governance.routing import (
 from policies.choices import EvaluationTrigger
 from policies.gate import GateOutcome, evaluate_gate
 from registry.choices import VersionState
-from registry.models import ModelVersion
+from registry.models import ModelVersion, RegisteredModel
 
 S = VersionState
+
+
+class ChecklistNotTicked(Invalid):
+    """An approval without every item of the reviewer's checklist ticked (400). Unlike other
+    bad input it is audited: a reviewer's attempt to approve without the assurance."""
 
 
 @dataclass
@@ -196,10 +207,7 @@ def submit_version(version: ModelVersion, *, actor, comments: str = "") -> StepR
 
 def _case(version: ModelVersion) -> separation.Case:
     """The version's review decision as the rules see it, from its approval records."""
-    approvals = Approval.objects.filter(version=version).values_list(
-        "environment", "cycle", "user_id", "role", "decision"
-    )
-    return separation.version_case(version, approvals)
+    return separation.version_case(version, _approvals(version))
 
 
 def _reviewing_role(version: ModelVersion, actor, *, approving: bool) -> tuple[str, str]:
@@ -225,16 +233,50 @@ def _reviewing_role(version: ModelVersion, actor, *, approving: bool) -> tuple[s
     return role, case.environment
 
 
+def _ticked(given: dict | None, items) -> bool:
+    return isinstance(given, dict) and any(given.get(item) is True for item in items)
+
+
+def attested_checklists(
+    version: ModelVersion, role: str, given: dict[str, dict | None]
+) -> dict[str, dict]:
+    """The checklist an approval in `role` records, by its attribute (`checklist`,
+    `security_checklist`; `given` is keyed the same): the role's own with every item ticked,
+    or ChecklistNotTicked naming the items that are not (a reviewer who cannot tick them
+    rejects). Another role's checklist with an item ticked is refused too: it is not this
+    reviewer's to attest."""
+    own = REVIEW_CHECKLISTS[role]
+    mine = given.get(own.attribute)
+    unticked = [
+        item for item in own.items if not (isinstance(mine, dict) and mine.get(item) is True)
+    ]
+    if unticked:
+        raise ChecklistNotTicked(
+            f"approving as {role} needs every item of the {own.title} ticked; not ticked: "
+            f"{', '.join(unticked)} (a reviewer who cannot tick them rejects)",
+            field=own.field,
+        ).about(action=Action.REVIEW_VERSION, model_id=version.model_id, version_id=version.pk)
+    for other_role, other in REVIEW_CHECKLISTS.items():
+        if other_role != role and _ticked(given.get(other.attribute), other.items):
+            raise Invalid(
+                f"{other.field} is the {other.title} of a {other_role} review; "
+                f"you approve as {role} with {own.field}",
+                field=other.field,
+            )
+    return {own.attribute: dict.fromkeys(own.items, True)}
+
+
 def _record_decision(
     version: ModelVersion,
     actor,
     *,
     decision: str,
     comments: str,
-    checklist: dict | None,
+    checklists: dict[str, dict | None],
     approving: bool,
-) -> tuple[Approval, str]:
+) -> tuple[Approval, str, dict[str, dict]]:
     role, environment = _reviewing_role(version, actor, approving=approving)
+    attested = attested_checklists(version, role, checklists) if approving else {}
     approval = Approval.objects.create(
         version=version,
         stage=version.state,
@@ -244,27 +286,56 @@ def _record_decision(
         user=actor,
         role=role,
         comments=comments,
-        checklist=checklist,
+        **attested,
     )
-    return approval, role
+    return approval, role, attested
+
+
+def approve_version(
+    version: ModelVersion,
+    *,
+    actor,
+    comments: str = "",
+    checklist: dict | None = None,
+    security_checklist: dict | None = None,
+) -> StepResult:
+    """Approve at the version's current review. An MRC approval carries the MRC checklist, a
+    Security Architect's the four security review areas, every item ticked (400 naming the
+    items otherwise, audited like any refused attempt)."""
+    try:
+        return _approve_version(
+            version,
+            actor=actor,
+            comments=comments,
+            checklists={"checklist": checklist, "security_checklist": security_checklist},
+        )
+    except ChecklistNotTicked as error:
+        # After the rollback, as domain_action does for a refusal by role or state.
+        record_refusal(actor, Action.REVIEW_VERSION, error)
+        raise
 
 
 @domain_action(Action.REVIEW_VERSION)
-def approve_version(
-    version: ModelVersion, *, actor, comments: str = "", checklist: dict | None = None
+def _approve_version(
+    version: ModelVersion, *, actor, comments: str, checklists: dict[str, dict | None]
 ) -> StepResult:
     authorize(actor, Action.REVIEW_VERSION, model=version.model, version_id=version.pk)
     version = _lock(version)
     stage = version.state
-    _, role = _record_decision(
+    _, role, attested = _record_decision(
         version,
         actor,
         decision=Decision.APPROVED,
         comments=comments,
-        checklist=checklist,
+        checklists=checklists,
         approving=True,
     )
-    details = {"approver": actor.get_username(), "role": role, "checklist": checklist}
+    details = {
+        "approver": actor.get_username(),
+        "role": role,
+        # The checklist under its published name, as the approval shows it.
+        REVIEW_CHECKLISTS[role].field: attested[REVIEW_CHECKLISTS[role].attribute],
+    }
     if stage in STAGING_STAGES:
         following = next_staging_state(version.model.risk_tier, after=stage)
         if stage == S.MRC_REVIEW:
@@ -315,12 +386,12 @@ def reject_version(version: ModelVersion, *, actor, comments: str = "") -> StepR
     authorize(actor, Action.REVIEW_VERSION, model=version.model, version_id=version.pk)
     version = _lock(version)
     stage = version.state
-    _, role = _record_decision(
+    _, role, _ = _record_decision(
         version,
         actor,
         decision=Decision.REJECTED,
         comments=comments,
-        checklist=None,
+        checklists={},
         approving=False,
     )
     details = {"approver": actor.get_username(), "role": role, "decision": Decision.REJECTED}
@@ -365,6 +436,14 @@ def deploy_version(version: ModelVersion, *, actor, comments: str = "") -> StepR
     else:
         raise _wrong_state(version, "deploy", (S.APPROVED_STAGING, S.APPROVED_PRODUCTION))
     separation.check_deployer(version, actor, action=Action.DEPLOY_VERSION)
+    lacking = lacking_reviews(version)
+    if lacking:
+        raise InvalidState(
+            f"approved under a lower risk tier: the model is {version.model.risk_tier} now, and "
+            f"its way to {target} needs the review of {' and '.join(lacking)}, which this "
+            "version's approvals lack",
+            state=version.state,
+        ).about(model_id=version.model_id, version_id=version.pk)
     _move(version, make, action=action, user=actor, comments=comments)
     notify(
         _people_concerned(version),
@@ -373,6 +452,75 @@ def deploy_version(version: ModelVersion, *, actor, comments: str = "") -> StepR
         version=version,
     )
     return StepResult(version)
+
+
+def _approvals(version: ModelVersion):
+    return Approval.objects.filter(version=version).values_list(
+        "environment", "cycle", "user_id", "role", "decision"
+    )
+
+
+def lacking_reviews(version: ModelVersion) -> tuple[str, ...]:
+    """The roles whose approvals the model's tier now needs for the environment a version in
+    APPROVED_STAGING / APPROVED_PRODUCTION is approved for, and its current cycle lacks."""
+    return separation.remaining_roles(separation.approved_case(version, _approvals(version)))
+
+
+REOPEN = {
+    S.APPROVED_STAGING: lambda version: version.reopen_staging_review,
+    S.APPROVED_PRODUCTION: lambda version: version.reopen_production_review,
+}
+
+
+def reopen_reviews(model: RegisteredModel, *, previous_tier: str, request_id: int) -> list[int]:
+    """After an approved risk tier change: send the model's approved versions whose approvals
+    do not satisfy the new tier back to the first review of their way (APPROVED_STAGING to
+    MRC_REVIEW, APPROVED_PRODUCTION to PRODUCTION_REVIEW), a transition made by the system
+    and audited, and tell their owners and the reviewers. The caller holds the transaction
+    (the tier change's). Returns the ids of the versions sent back.
+
+    Each return opens a new review cycle: the approvals were given against the old tier's
+    requirements (its evaluation thresholds and policies), so the reviews start again under
+    the new one, and a reviewer of the old cycle may review again."""
+    reopened = []
+    candidates = (
+        ModelVersion.objects.select_related("model__owner")
+        .select_for_update(of=("self",))
+        .filter(model=model, state__in=tuple(REOPEN))
+        .order_by("pk")
+    )
+    for version in candidates:
+        lacking = lacking_reviews(version)
+        if not lacking:
+            continue
+        approved_for = version.state
+        version.review_cycle += 1
+        comments = (
+            f"Risk tier changed from {previous_tier} to {model.risk_tier} (request "
+            f"#{request_id}); the approvals lack the review of {' and '.join(lacking)}"
+        )
+        _move(
+            version,
+            REOPEN[approved_for](version),
+            action=PromotionAction.RETURN_TO_REVIEW,
+            comments=comments,
+            details={
+                "approver": SYSTEM_USER,
+                "request": request_id,
+                "fromTier": previous_tier,
+                "toTier": model.risk_tier,
+                "lacking": list(lacking),
+            },
+        )
+        notify(
+            _people_concerned(version),
+            kind=NotificationKind.TIER_CHANGE,
+            message=f"{_label(version)} is back in {version.state}: {comments}",
+            version=version,
+        )
+        _announce(version)
+        reopened.append(version.pk)
+    return reopened
 
 
 @domain_action(Action.REQUEST_PRODUCTION)
@@ -440,6 +588,20 @@ def retire_version(version: ModelVersion, *, actor, comments: str = "") -> StepR
     # same lock). The workflow sits above evaluations in the layers (.importlinter).
     cancel_runs_of_retired_version(version, actor=actor)
     return StepResult(version)
+
+
+def review_role(version: ModelVersion, user) -> str | None:
+    """The role in which `user` may approve `version` now (which checklist their approval
+    carries), or None when they may not approve it."""
+    if version.state not in (*STAGING_STAGES, S.PRODUCTION_REVIEW) or not is_allowed(
+        user, Action.REVIEW_VERSION, model=version.model
+    ):
+        return None
+    try:
+        role, _ = _reviewing_role(version, user, approving=True)
+    except (Forbidden, InvalidState):
+        return None
+    return role
 
 
 def available_actions(version: ModelVersion, user) -> list[str]:

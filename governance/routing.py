@@ -51,6 +51,11 @@ def production_roles(tier: str) -> tuple[str, ...]:
     return ROUTES[tier].production
 
 
+def staging_roles(tier: str) -> tuple[str, ...]:
+    """The roles whose approvals the way to staging passes through, in stage order."""
+    return ROUTES[tier].staging
+
+
 def next_production_state(tier: str) -> str:
     return (
         VersionState.PRODUCTION_REVIEW

@@ -14,8 +14,10 @@ A `Case` says, for one decision, which roles it needs, which are given, who alre
 and who is barred and why; `open_roles`, `role_for` and `separation_reason` answer from it,
 pure functions with no query, so a list (the approval dashboard) applies exactly the rules the
 domain actions enforce, over approvals preloaded in one query. The builders below
-(`version_case`, `tier_change_case`, `exception_case`) are the only places that know which
-people and roles each kind of decision involves. Each separation refusal is a Forbidden whose
+(`version_case`, `approved_case`, `tier_change_case`, `exception_case`) are the only places
+that know which people and roles each kind of decision involves; `approved_case` is also what
+`deploy` and an approved risk tier change read to find the reviews a version approved under a
+lower tier lacks. Each separation refusal is a Forbidden whose
 detail starts with "separation of duties".
 """
 
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from core.choices import Role
 from core.errors import Forbidden
 from governance.choices import Decision, Environment
-from governance.routing import STAGE_ROLE, production_roles
+from governance.routing import STAGE_ROLE, production_roles, staging_roles
 from registry.choices import RiskTier, VersionState
 
 # The approvals a policy exception needs, by the tier of the version's model (when the
@@ -148,13 +150,44 @@ def version_case(version, approvals: Iterable[tuple]) -> Case:
     )
 
 
+# The approved states, and the environment whose approvals each one rests on.
+APPROVED_STATES: dict[str, str] = {
+    VersionState.APPROVED_STAGING: Environment.STAGING,
+    VersionState.APPROVED_PRODUCTION: Environment.PRODUCTION,
+}
+
+
+def approved_case(version, approvals: Iterable[tuple]) -> Case:
+    """A version approved for an environment, against its model's tier now: the roles that
+    tier's way to the environment needs and those its current review cycle gave. What is
+    still missing (`remaining_roles`) is what an approval under a lower tier lacks; deploy
+    refuses it and an approved tier change sends the version back to review. `approvals` are
+    as for `version_case`."""
+    try:
+        environment = APPROVED_STATES[version.state]
+    except KeyError:
+        raise ValueError(
+            f"a version in {version.state} is not approved for an environment"
+        ) from None
+    tier = version.model.risk_tier
+    needed = staging_roles(tier) if environment == Environment.STAGING else production_roles(tier)
+    given = frozenset(
+        role
+        for env, cycle, _, role, decision in approvals
+        if env == environment and cycle == version.review_cycle and decision == Decision.APPROVED
+    )
+    return Case(needed=needed, given=given, environment=environment)
+
+
 def tier_change_roles(touches_high: bool) -> tuple[str, ...]:
     """An MRC approval always; a change to or from HIGH also a Security Architect's."""
     return (Role.MRC, Role.SECURITY_ARCHITECT) if touches_high else (Role.MRC,)
 
 
 def tier_change_case(request, decisions: Iterable[tuple]) -> Case:
-    """A risk tier change request; `decisions` its decisions as (user_id, role, decision)."""
+    """A risk tier change request; `decisions` its decisions as (user_id, role, decision).
+    The requester never decides it: a request opened by an MRC member (MRC may ask for any
+    model) needs the approval of another MRC member."""
     decisions = list(decisions)
     return Case(
         needed=tier_change_roles(request.touches_high),

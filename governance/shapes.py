@@ -41,6 +41,7 @@ class ApprovalOutput(ModelOutputSerializer):
             "role",
             "comments",
             "checklist",
+            "security_checklist",
             "created_at",
         ]
 

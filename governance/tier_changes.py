@@ -1,8 +1,12 @@
 """Risk tier change requests: the tier changes only once the request is approved.
 
-An MRC approval is always needed; a change to or from HIGH also needs a Security Architect,
-each from a different person, never the requester or the model's owner. Versions under review
-follow the new tier from their next step on (routing reads the tier at every step).
+The model's owner asks for their own models; MRC may ask for any model (re-tiering by the
+risk team). An MRC approval is always needed; a change to or from HIGH also needs a Security
+Architect, each from a different person, never the requester or the model's owner (so an MRC
+member's request is decided by another MRC member; governance/separation.py). Versions under
+review follow the new tier from their next step on (routing reads the tier at every step);
+approved versions whose approvals do not satisfy the new tier go back to review
+(promotion.reopen_reviews).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from core.choices import Action
 from core.domain import domain_action
 from core.errors import Forbidden, Invalid, InvalidState
 from core.roles import roles_of
-from governance import separation
+from governance import promotion, separation
 from governance.choices import Decision, NotificationKind, TierChangeStatus
 from governance.models import RiskTierChangeRequest, TierChangeDecision
 from governance.notifications import notify, users_with_role
@@ -145,6 +149,7 @@ def _apply(request: RiskTierChangeRequest, actor) -> None:
         model_id=model.pk,
         details={"request": request.pk, "fromTier": previous, "toTier": model.risk_tier},
     )
+    promotion.reopen_reviews(model, previous_tier=previous, request_id=request.pk)
     notify(
         [model.owner, request.requested_by],
         kind=NotificationKind.TIER_CHANGE,

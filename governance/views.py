@@ -61,13 +61,13 @@ def version_action(request, pk: int, name: str):
         ModelVersion.objects.visible_to(request.user).select_related("model"), pk=pk
     )
     service = promotion.ACTIONS.get(name)
-    form = DecisionForm(request.POST, with_checklist=name == "approve")
+    form = DecisionForm(request.POST, with_checklists=name == "approve")
     if service is None or not form.is_valid():
         messages.error(request, "That action is not known or its comments are too long.")
         return redirect("version-detail", pk=pk)
     kwargs = {"comments": form.cleaned_data["comments"]}
     if name == "approve":
-        kwargs["checklist"] = form.checklist()
+        kwargs.update(form.approve_kwargs())
     try:
         result = service(version, actor=request.user, **kwargs)
     except DomainError as error:

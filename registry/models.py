@@ -166,6 +166,16 @@ class ModelVersion(FSMModelMixin, models.Model):
     def deploy_to_production(self) -> None:
         pass
 
+    # An approved risk tier change whose new tier needs reviews the version's approvals lack
+    # sends it back to the first review of its way (made by the system).
+    @transition(field=state, source=S.APPROVED_STAGING, target=S.MRC_REVIEW)
+    def reopen_staging_review(self) -> None:
+        pass
+
+    @transition(field=state, source=S.APPROVED_PRODUCTION, target=S.PRODUCTION_REVIEW)
+    def reopen_production_review(self) -> None:
+        pass
+
     @transition(field=state, source=[s for s in S.values if s != S.RETIRED], target=S.RETIRED)
     def retire(self) -> None:
         pass

@@ -15,7 +15,7 @@ from core.access import authorize
 from core.choices import Action
 from core.domain import domain_action
 from core.errors import Invalid, InvalidState
-from registry.choices import EDITABLE_STATES
+from registry.choices import EDITABLE_STATES, RiskTier
 from registry.models import Artifact, ModelVersion, RegisteredModel
 from registry.risk import TierDecision, derive_tier, stated_tier
 from registry.signals import artifact_changed
@@ -45,6 +45,14 @@ def decide_tier(risk_tier: str | None, risk_assessment: dict | None) -> TierDeci
         raise Invalid(
             "give riskAssessment (the six risk factors) or riskTier (LOW, MEDIUM or HIGH)",
             field="riskTier",
+        )
+    if risk_tier == RiskTier.LOW:
+        # LOW is approved by the system at every step, without a human review, so it is never
+        # self-declared: it follows only from an assessment whose every factor is LOW.
+        raise Invalid(
+            "a LOW risk tier is never stated alone: give riskAssessment with each of the six "
+            "factors LOW (LOW versions are approved by the system, without a review)",
+            field="riskAssessment",
         )
     return stated_tier(risk_tier)
 
@@ -139,17 +147,25 @@ def update_model(
         values["description"] = description
     if tags is not None:
         values["tags"] = tags
-    if risk_assessment is not None or risk_tier is not None:
+
+    def needs_request(tier: str, field: str) -> Invalid:
+        return Invalid(
+            f"the risk tier is {model.risk_tier}; changing it to {tier} needs an "
+            "approved risk tier change request",
+            field=field,
+        )
+
+    if risk_assessment is None and risk_tier is not None and risk_tier != model.risk_tier:
+        # The tier changes only by an approved request, whatever tier is stated (LOW too).
+        raise needs_request(risk_tier, "riskTier")
+    # Restating the model's tier alone changes nothing, so it is not judged again (a LOW
+    # decided at registration from its assessment is not declared anew here).
+    if risk_assessment is not None:
         decision = decide_tier(risk_tier or None, risk_assessment)
         if decision.tier != model.risk_tier:
-            raise Invalid(
-                f"the risk tier is {model.risk_tier}; changing it to {decision.tier} needs an "
-                "approved risk tier change request",
-                field="riskTier" if risk_assessment is None else "riskAssessment",
-            )
-        if risk_assessment is not None:
-            values["risk_assessment"] = risk_assessment
-            values["risk_tier_reason"] = decision.reason
+            raise needs_request(decision.tier, "riskAssessment")
+        values["risk_assessment"] = risk_assessment
+        values["risk_tier_reason"] = decision.reason
     changes = _changes(model, values)
     if not changes:
         return model

@@ -5,6 +5,7 @@ from django.core import mail
 
 from audit.models import AuditEvent
 from core.choices import Role
+from governance.choices import MRC_CHECKLIST
 from governance.notifications import send_notification_email
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory
 
@@ -28,14 +29,13 @@ def test_mrc_approves_from_the_admin_change_page(client, users):
     assert f"/admin/registry/modelversion/{version.pk}/change/" in awaiting
     response = client.post(
         f"/admin/registry/modelversion/{version.pk}/decide/approve/",
-        {"comments": "from the admin", "documentationComplete": "on"},
+        {"comments": "from the admin", **dict.fromkeys(MRC_CHECKLIST, "on")},
     )
     assert response.status_code == 302
     version.refresh_from_db()
     assert version.state == "SECURITY_REVIEW"
     approval = version.approvals.get()
-    assert approval.checklist["documentationComplete"] is True
-    assert approval.checklist["complianceSatisfied"] is False
+    assert approval.checklist == dict.fromkeys(MRC_CHECKLIST, True)
     assert approval.comments == "from the admin"
 
 

@@ -2,6 +2,7 @@ import pytest
 
 from core.choices import Role
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory
+from tests.governance.checklists import ticked
 
 pytestmark = pytest.mark.django_db
 
@@ -12,7 +13,7 @@ def submit_and_approve(api, owner, mrc, tier="MEDIUM"):
     ArtifactFactory(version=version)
     api(owner).post(f"/api/v1/versions/{version.pk}/submit/", {}, format="json")
     if mrc is not None:
-        api(mrc).post(f"/api/v1/versions/{version.pk}/approve/", {}, format="json")
+        api(mrc).post(f"/api/v1/versions/{version.pk}/approve/", ticked(Role.MRC), format="json")
     return version
 
 

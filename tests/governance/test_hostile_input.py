@@ -60,7 +60,7 @@ ENDPOINTS = {
     "POST models": Endpoint(
         "POST",
         "/api/v1/models/",
-        {"name": "brand-new", "description": "d", "riskTier": "LOW", "tags": {"k": "v"}},
+        {"name": "brand-new", "description": "d", "riskTier": "MEDIUM", "tags": {"k": "v"}},
         strings=(("name",), ("description",), ("riskTier",), ("tags", "k")),
         objects=(("tags",),),
         dicts=((), ("tags",)),
@@ -548,8 +548,8 @@ def _multipart(fields: dict[str, str]) -> tuple[str, bytes]:
     [
         ("POST versions", {"version": "8.0", "documentation": "doc\x00with NUL"}),
         ("PATCH version", {"documentation": "doc\x00with NUL"}),
-        ("POST models", {"name": "n\x00ul", "riskTier": "LOW"}),
-        ("POST models", {"name": "nul-desc", "description": "a\x00b", "riskTier": "LOW"}),
+        ("POST models", {"name": "n\x00ul", "riskTier": "MEDIUM"}),
+        ("POST models", {"name": "nul-desc", "description": "a\x00b", "riskTier": "MEDIUM"}),
         (
             "POST artifacts",
             {"name": "a\x00", "type": "model", "uri": "s3://b/x", "sha256": "a" * 64},
@@ -793,7 +793,7 @@ def test_junk_session_cookies_are_anonymous(client, db, key, path):
 def test_a_junk_user_agent_is_not_a_server_error(api, owner, user_agent):
     response = api(owner).post(
         "/api/v1/models/",
-        {"name": "ua-model", "riskTier": "LOW"},
+        {"name": "ua-model", "riskTier": "MEDIUM"},
         format="json",
         HTTP_USER_AGENT=user_agent,
     )
@@ -813,7 +813,7 @@ def test_a_junk_forwarded_for_header_neither_blocks_writes_nor_lands_in_the_trai
     settings.AUDIT_TRUSTED_PROXY_COUNT = 1
     response = api(owner).post(
         "/api/v1/models/",
-        {"name": "proxied", "riskTier": "LOW"},
+        {"name": "proxied", "riskTier": "MEDIUM"},
         format="json",
         HTTP_X_FORWARDED_FOR=forwarded,
         REMOTE_ADDR="10.0.0.1",

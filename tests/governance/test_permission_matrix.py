@@ -22,6 +22,7 @@ from core.access import RULES
 from core.choices import Action, Role
 from core.errors import Forbidden
 from evaluations.models import EvaluationRun
+from governance.choices import MRC_CHECKLIST
 from governance.models import (
     Approval,
     RiskTierChangeRequest,
@@ -36,6 +37,7 @@ from registry.choices import VersionState
 from registry.models import Artifact, ModelVersion, RegisteredModel
 from tests.factories import (
     PASSWORD,
+    ApprovalFactory,
     ArtifactFactory,
     ModelVersionFactory,
     PolicyExceptionFactory,
@@ -259,6 +261,17 @@ def _in_state(state: str):
     return prepare
 
 
+def _approved_for_staging(world: World, t: Target) -> dict:
+    # With the MRC approval its MEDIUM tier needs (deploy checks the approvals).
+    _in_state(VersionState.APPROVED_STAGING)(world, t)
+    ApprovalFactory(version=t.version, cycle=t.version.review_cycle)
+    return {}
+
+
+# An MRC approval carries the whole checklist ticked.
+TICKED = dict.fromkeys(MRC_CHECKLIST, True)
+
+
 def _tier_change(world: World, t: Target) -> dict:
     return {"request": RiskTierChangeRequestFactory(model=t.model).pk}
 
@@ -274,7 +287,7 @@ def _exception(status: str):
 PREPARE = {
     "approve": _in_state(VersionState.MRC_REVIEW),
     "reject": _in_state(VersionState.MRC_REVIEW),
-    "deploy": _in_state(VersionState.APPROVED_STAGING),
+    "deploy": _approved_for_staging,
     "request production": _in_state(VersionState.STAGING),
     "retire": _in_state(VersionState.STAGING),
     "approve tier change": _tier_change,
@@ -348,7 +361,7 @@ def _request(client, action: str, world: World, persona: str, made: dict):
     comment = {"comments": "checked"}
     requests = {
         "submit": ("post", f"/api/v1/versions/{v}/submit/", comment),
-        "approve": ("post", f"/api/v1/versions/{v}/approve/", comment),
+        "approve": ("post", f"/api/v1/versions/{v}/approve/", {**comment, "checklist": TICKED}),
         "reject": ("post", f"/api/v1/versions/{v}/reject/", comment),
         "deploy": ("post", f"/api/v1/versions/{v}/deploy/", comment),
         "request production": ("post", f"/api/v1/versions/{v}/request-production/", comment),
@@ -390,7 +403,7 @@ def _request(client, action: str, world: World, persona: str, made: dict):
         "compliance summary": ("get", "/api/v1/compliance/summary/", None),
         "list models": ("get", "/api/v1/models/", None),
         "get model": ("get", f"/api/v1/models/{m}/", None),
-        "register model": ("post", "/api/v1/models/", {"name": "new-model", "riskTier": "LOW"}),
+        "register model": ("post", "/api/v1/models/", {"name": "new-model", "riskTier": "MEDIUM"}),
         "patch model": ("patch", f"/api/v1/models/{m}/", {"description": "changed"}),
         "list versions": ("get", "/api/v1/versions/", None),
         "list model versions": ("get", f"/api/v1/models/{m}/versions/", None),

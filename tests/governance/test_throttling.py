@@ -54,7 +54,7 @@ def test_reads_beyond_the_rate_are_429_with_retry_after(api, owner, rates):
 
 def test_writes_have_their_own_smaller_budget(api, owner, rates):
     client = api(owner)
-    body = {"name": "x", "riskTier": "LOW"}
+    body = {"name": "x", "riskTier": "MEDIUM"}
     assert client.post(MODELS, {**body, "name": "one"}, format="json").status_code == 201
     assert client.post(MODELS, {**body, "name": "two"}, format="json").status_code == 201
     third = client.post(MODELS, {**body, "name": "three"}, format="json")
@@ -89,10 +89,10 @@ def test_anonymous_token_requests_are_limited_per_address(owner, rates, settings
 def test_a_throttled_request_writes_no_audit_event(api, owner, rates):
     client = api(owner)
     for number in range(2):
-        client.post(MODELS, {"name": f"m{number}", "riskTier": "LOW"}, format="json")
+        client.post(MODELS, {"name": f"m{number}", "riskTier": "MEDIUM"}, format="json")
     before = AuditEvent.objects.count()
     for number in range(5):
-        response = client.post(MODELS, {"name": f"n{number}", "riskTier": "LOW"}, format="json")
+        response = client.post(MODELS, {"name": f"n{number}", "riskTier": "MEDIUM"}, format="json")
         assert response.status_code == 429
     assert AuditEvent.objects.count() == before
 

@@ -3,6 +3,7 @@ import pytest
 from audit.models import AuditEvent
 from core.choices import Role
 from tests.factories import ModelVersionFactory, RegisteredModelFactory
+from tests.governance.checklists import ticked
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +61,7 @@ def test_to_high_needs_mrc_and_security_each_a_different_person(api, users, make
 def test_refusals(api, users, make_user, model):
     owner = users[Role.MODEL_OWNER]
     assert request_change(api, owner, model, "MEDIUM").status_code == 400  # already MEDIUM
-    assert request_change(api, users[Role.MRC], model, "LOW").status_code == 403
+    assert request_change(api, users[Role.AUDITOR], model, "LOW").status_code == 403
     body = request_change(api, owner, model, "LOW").json()
     assert request_change(api, owner, model, "HIGH").status_code == 409  # one open at a time
     owner_mrc = make_user(Role.MODEL_OWNER, Role.MRC, username="owner_mrc")
@@ -81,6 +82,6 @@ def test_tier_change_reroutes_versions_under_review(api, users, model):
     decide(api, users[Role.SECURITY_ARCHITECT], body["id"], "approve")
     # now HIGH: the MRC approval leads to security review rather than straight to staging
     response = api(users[Role.MRC]).post(
-        f"/api/v1/versions/{version.pk}/approve/", {}, format="json"
+        f"/api/v1/versions/{version.pk}/approve/", ticked(Role.MRC), format="json"
     )
     assert response.json()["state"] == "SECURITY_REVIEW"
