@@ -129,7 +129,7 @@ def test_a_token_from_the_api_authenticates_later_calls_in_the_users_name(owner)
         "/api/v1/auth/token/", {"username": "olivia", "password": PASSWORD}, format="json"
     ).json()["token"]
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    response = client.post("/api/v1/models/", {"name": "tok", "riskTier": "LOW"}, format="json")
+    response = client.post("/api/v1/models/", {"name": "tok", "riskTier": "MEDIUM"}, format="json")
     assert response.status_code == 201
     issued, registered = AuditEvent.objects.order_by("seq")
     assert issued.action == AuditAction.TOKEN_ISSUED

@@ -60,7 +60,7 @@ def test_every_registry_write_through_the_api_records_one_complete_event(owner, 
     model = created(
         client.post(
             "/api/v1/models/",
-            {"name": "churn", "riskTier": "LOW", "tags": {"team": "crm"}},
+            {"name": "churn", "riskTier": "MEDIUM", "tags": {"team": "crm"}},
             format="json",
         )
     )
@@ -111,7 +111,7 @@ def test_every_registry_write_through_the_api_records_one_complete_event(owner, 
         assert event.session_id == ""
         assert event.timestamp is not None
     assert events[0].details["name"] == "churn"
-    assert events[0].details["riskTier"] == "LOW"
+    assert events[0].details["riskTier"] == "MEDIUM"
     assert events[1].details == {"changes": {"description": {"from": "", "to": "v2"}}}
     assert events[2].details == {"version": "1.0.0", "state": "DRAFT"}
     assert events[3].details["changes"]["description"]["to"] == "first cut"
@@ -189,12 +189,12 @@ def test_two_sessions_of_the_same_user_get_different_session_ids(owner, model):
 
 def test_forwarded_for_is_ignored_unless_a_proxy_is_trusted(owner, settings):
     spoofed = {"HTTP_X_FORWARDED_FOR": "192.0.2.99"}
-    created(api_client(owner, **spoofed).post("/api/v1/models/", {"name": "a", "riskTier": "LOW"}))
+    created(api_client(owner, **spoofed).post("/api/v1/models/", {"name": "a", "riskTier": "HIGH"}))
     assert AuditEvent.objects.get(details__name="a").ip_address == IP
 
     settings.AUDIT_TRUSTED_PROXY_COUNT = 1
     chain = {"HTTP_X_FORWARDED_FOR": "192.0.2.99, 192.0.2.10"}
-    created(api_client(owner, **chain).post("/api/v1/models/", {"name": "b", "riskTier": "LOW"}))
+    created(api_client(owner, **chain).post("/api/v1/models/", {"name": "b", "riskTier": "MEDIUM"}))
     # Behind one trusted proxy the client is the last hop the proxy appended.
     assert AuditEvent.objects.get(details__name="b").ip_address == "192.0.2.10"
 
@@ -202,7 +202,7 @@ def test_forwarded_for_is_ignored_unless_a_proxy_is_trusted(owner, settings):
 def test_an_overlong_user_agent_is_cut_to_the_column_size(owner):
     client = APIClient(REMOTE_ADDR=IP, HTTP_USER_AGENT="x" * 2000)
     client.force_authenticate(user=owner)
-    created(client.post("/api/v1/models/", {"name": "ua", "riskTier": "LOW"}, format="json"))
+    created(client.post("/api/v1/models/", {"name": "ua", "riskTier": "MEDIUM"}, format="json"))
     assert AuditEvent.objects.get(action=AuditAction.REGISTER_MODEL).user_agent == "x" * 512
 
 

@@ -32,7 +32,7 @@ def ok(response) -> dict:
 def lifecycle(owner) -> dict:
     """Create and then change a model, a version and an artifact through the API."""
     client = api_client(owner)
-    model = ok(client.post("/api/v1/models/", {"name": "hist", "riskTier": "LOW"}, format="json"))
+    model = ok(client.post("/api/v1/models/", {"name": "hist", "riskTier": "HIGH"}, format="json"))
     ok(client.patch(f"/api/v1/models/{model['id']}/", {"description": "d2"}, format="json"))
     version = ok(
         client.post(f"/api/v1/models/{model['id']}/versions/", {"version": "1.0.0"}, format="json")
@@ -95,7 +95,7 @@ def test_history_rows_and_audit_events_tell_the_same_story(lifecycle):
 
 
 def test_a_change_outside_a_request_is_recorded_without_a_user(owner):
-    model = services.register_model(actor=owner, name="batch", risk_tier="LOW")
+    model = services.register_model(actor=owner, name="batch", risk_tier="MEDIUM")
     services.update_model(model, actor=owner, description="nightly")
     rows = list(model.history.order_by("history_date", "history_id"))
     assert [(row.history_type, row.description) for row in rows] == [("+", ""), ("~", "nightly")]

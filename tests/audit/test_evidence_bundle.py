@@ -28,6 +28,7 @@ from policies.models import Policy
 from policies.services import load_documents
 from tests.audit.keys import new_key_pem
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory
+from tests.governance.checklists import ticked_kwargs
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +89,9 @@ def walked(users):
     version.refresh_from_db()
     promotion.submit_version(version, actor=owner, comments="features explained")
     version.refresh_from_db()
-    promotion.approve_version(version, actor=users[Role.MRC], comments="Clear now.")
+    promotion.approve_version(
+        version, actor=users[Role.MRC], comments="Clear now.", **ticked_kwargs(Role.MRC)
+    )
     version.refresh_from_db()
     return version
 

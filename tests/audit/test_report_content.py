@@ -31,6 +31,7 @@ from policies.models import (
 from policies.services import load_documents
 from registry.models import ModelVersion, RegisteredModel
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory
+from tests.governance.checklists import approve_kwargs_for
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +78,8 @@ def make(owner, name, tier, version, *, scan="PASSED", documentation=None):
 
 def step(action, version, user, comments=""):
     version.refresh_from_db()
-    return promotion.ACTIONS[action](version, actor=user, comments=comments).version
+    extra = approve_kwargs_for(user, version) if action == "approve" else {}
+    return promotion.ACTIONS[action](version, actor=user, comments=comments, **extra).version
 
 
 @pytest.fixture

@@ -19,6 +19,13 @@ def ticked_kwargs(role: str) -> dict:
     return {checklist.attribute: dict.fromkeys(checklist.items, True)}
 
 
+def approve_kwargs_for(user, version) -> dict:
+    """ticked_for, as promotion.approve_version takes it."""
+    current = ModelVersion.objects.select_related("model").get(pk=version.pk)
+    role = review_role(current, user)
+    return ticked_kwargs(role) if role else {}
+
+
 def ticked_for(user, version) -> dict:
     """The whole checklist of the role `user` would approve `version` in now; nothing when
     they may not approve it (the refusal under test then comes before any checklist)."""

@@ -54,9 +54,9 @@ def test_register_model_derives_tier_from_assessment_and_records_it(api, owner):
 
 
 def test_register_with_stated_tier_only(api, owner):
-    response = api(owner).post("/api/v1/models/", {"name": "m", "riskTier": "LOW"}, format="json")
+    response = api(owner).post("/api/v1/models/", {"name": "m", "riskTier": "HIGH"}, format="json")
     assert response.status_code == 201
-    assert response.json()["riskTier"] == "LOW"
+    assert response.json()["riskTier"] == "HIGH"
     assert response.json()["riskAssessment"] is None
 
 
@@ -87,7 +87,7 @@ def test_register_refuses_bad_input_naming_the_field(api, owner, payload, field)
 
 def test_name_is_unique_case_insensitively(api, owner, model):
     response = api(owner).post(
-        "/api/v1/models/", {"name": "FRAUD-detector", "riskTier": "LOW"}, format="json"
+        "/api/v1/models/", {"name": "FRAUD-detector", "riskTier": "MEDIUM"}, format="json"
     )
     assert response.status_code == 400
     assert "already registered" in response.json()["name"][0]
