@@ -7,17 +7,19 @@ import hashlib
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core.choices import Role
-from evaluations.demo import run_demo_evaluations
-from governance import promotion, tier_changes
+from evaluations.demo import run_model_evaluations
+from governance import demo_models, promotion, tier_changes
 from governance.choices import REVIEW_CHECKLISTS
+from governance.demo_models import DemoModel
 from governance.users import create_or_update_user
 from policies.demo import seed_monitoring_demo
 from policies.documents import validate_document
 from policies.management.commands.load_policies import read_documents
 from policies.services import load_documents
-from registry import services
+from registry import artifacts, scan_jobs, services
 from registry.choices import ScanStatus
 from registry.models import RegisteredModel
 
@@ -31,6 +33,7 @@ DEMO_USERS: list[tuple[str, list[str]]] = [
     ("mrc", [Role.MRC]),
     ("mrc2", [Role.MRC]),
     ("security", [Role.SECURITY_ARCHITECT]),
+    ("scanner", [Role.SCANNER]),
     ("sre", [Role.SRE]),
     ("auditor", [Role.AUDITOR]),
     ("executive", [Role.EXECUTIVE]),
@@ -49,6 +52,7 @@ def _assessment(level_by_factor: dict[str, str]) -> dict[str, str]:
     return base | level_by_factor
 
 
+# Each model's versions: (number, the bank pipeline's scan result of its REFERENCE_ARTIFACTS).
 DEMO_MODELS = [
     {
         "owner": "owner",
@@ -58,7 +62,7 @@ DEMO_MODELS = [
             {"businessImpact": "HIGH", "financialImpact": "HIGH", "automationLevel": "HIGH"}
         ),
         "tags": {"team": "payments-risk", "domain": "fraud"},
-        "versions": [("1.0.0", ScanStatus.PASSED), ("1.1.0", ScanStatus.PENDING)],
+        "versions": [("1.0.0", ScanStatus.PASSED), ("1.1.0", ScanStatus.PASSED)],
     },
     {
         "owner": "owner2",
@@ -149,24 +153,114 @@ WORKFLOW = {
 }
 
 
-# Each demo version's evaluation data: (seed, skill, bias). A high skill passes the tier's
-# performance thresholds; a bias of 0.9 fails the fairness thresholds.
-EVALUATION_DATA = {
-    ("fraud-detector", "1.0.0"): (11, 4.2, 0.0),
-    ("fraud-detector", "1.1.0"): (12, 4.2, 0.0),
-    ("credit-scoring", "2.3.0"): (21, 4.4, 0.0),
-    ("product-recommender", "0.9.0"): (31, 3.4, 0.9),
-    ("product-recommender", "1.0.0"): (32, 3.6, 0.0),
-    ("churn-predictor", "3.1.0"): (41, 3.6, 0.0),
-    ("ticket-router", "0.2.0"): (51, 3.4, 0.0),
+# The artifacts the registry does not hold, by version: (name, type, uri, findings), scanned by
+# the bank's pipeline (the scan status of the version in DEMO_MODELS): serving images, and a
+# forecasting model kept in the bank's object store. The versions with a model in
+# governance/demo_models.py also hold it as an uploaded ONNX file, scanned by the registry.
+REFERENCE_ARTIFACTS: dict[tuple[str, str], list[tuple[str, str, str, list[dict]]]] = {
+    ("product-recommender", "0.9.0"): [
+        (
+            "product-recommender-0.9.0 image",
+            "container",
+            "registry.bank.example/growth/product-recommender@0.9.0",
+            [{"id": "CVE-2026-1187", "severity": "HIGH", "package": "openssl"}],
+        )
+    ],
+    ("product-recommender", "1.0.0"): [
+        (
+            "product-recommender-1.0.0 image",
+            "container",
+            "registry.bank.example/growth/product-recommender@1.0.0",
+            [],
+        )
+    ],
+    ("churn-predictor", "3.1.0"): [
+        (
+            "churn-predictor serving image",
+            "container",
+            "registry.bank.example/retention/churn-serving@3.1.0",
+            [],
+        )
+    ],
+    ("capacity-forecast", "1.0.0"): [
+        (
+            "capacity-forecast-1.0.0 model",
+            "model",
+            "s3://models/capacity-forecast/1.0.0/model.onnx",
+            [],
+        ),
+        (
+            "capacity-history-2025",
+            "dataset",
+            "s3://datasets/infra/capacity-history-2025.parquet",
+            [],
+        ),
+    ],
+}
+# The version that also carries a pickled legacy weights file which runs a shell command when
+# loaded: the registry's scanner fails it (CRITICAL) and the security policy returns it.
+MALICIOUS_PICKLE_VERSION = ("fraud-detector", "1.1.0")
+
+# The demo versions evaluated before their workflow runs, each with the seed that perturbs its
+# model's inputs for the robustness suite's adversarial check. They are evaluated on their
+# trained model's own predictions (governance/demo_models.py).
+EVALUATION_SEEDS = {
+    ("fraud-detector", "1.0.0"): 11,
+    ("fraud-detector", "1.1.0"): 12,
+    ("credit-scoring", "2.3.0"): 21,
+    ("product-recommender", "0.9.0"): 31,
+    ("product-recommender", "1.0.0"): 32,
+    ("churn-predictor", "3.1.0"): 41,
+    ("ticket-router", "0.2.0"): 51,
 }
 
 
-def _run_workflow(version, users) -> None:
-    data = EVALUATION_DATA.get((version.model.name, version.version))
-    if data is not None:
-        seed, skill, bias = data
-        run_demo_evaluations(version, actor=version.model.owner, seed=seed, skill=skill, bias=bias)
+def _add_artifacts(version, *, owner, scanner, scan: str) -> DemoModel | None:
+    """The version's artifacts: its trained ONNX model uploaded and scanned by the registry
+    (plus the malicious pickle, for the version that carries one), and the references the
+    bank's pipeline scans. Returns the trained model, if the version has one."""
+    key = (version.model.name, version.version)
+    built = None
+    if demo_models.has_model(*key):
+        built = demo_models.build(*key)
+        _upload(version, owner, f"{key[0]}-{key[1]}.onnx", built.onnx)
+    if key == MALICIOUS_PICKLE_VERSION:
+        _upload(version, owner, demo_models.MALICIOUS_PICKLE_NAME, demo_models.malicious_pickle())
+    for name, type_, uri, findings in REFERENCE_ARTIFACTS.get(key, ()):
+        artifact = artifacts.add_artifact(
+            version,
+            actor=owner,
+            name=name,
+            type=type_,
+            uri=uri,
+            sha256=hashlib.sha256(uri.encode()).hexdigest(),
+        )
+        # A reference: the bank's scanning pipeline reports its scan of those bytes.
+        artifacts.update_artifact(
+            artifact,
+            actor=scanner,
+            security_scan={"status": scan, "scanner": "trivy 0.58", "findings": findings},
+        )
+    return built
+
+
+def _upload(version, owner, name: str, content: bytes) -> None:
+    artifact = artifacts.add_artifact(
+        version,
+        actor=owner,
+        name=name,
+        type="model",
+        upload=SimpleUploadedFile(name, content, "application/octet-stream"),
+    )
+    # The worker may not run yet while the demo is seeded: scan now, as it would. The scan it
+    # was queued records the same result again when it runs.
+    scan_jobs.scan_artifact(artifact.pk)
+
+
+def _run_workflow(version, users, built: DemoModel | None = None) -> None:
+    seed = EVALUATION_SEEDS.get((version.model.name, version.version))
+    if seed is not None and built is not None:
+        run_model_evaluations(version, actor=version.model.owner, model=built, seed=seed)
     for actor, action, comments in WORKFLOW.get((version.model.name, version.version), []):
         version.refresh_from_db()
         service = promotion.ACTIONS[action]
@@ -217,17 +311,8 @@ def seed_demo(stdout=None) -> dict[str, object]:
                 documentation=DOCUMENTATION,
                 tags={"release": number},
             )
-            digest = hashlib.sha256(f"{spec['name']}:{number}".encode()).hexdigest()
-            services.add_artifact(
-                version,
-                actor=owner,
-                name=f"{spec['name']}-{number}.onnx",
-                type="model",
-                uri=f"s3://models/{spec['name']}/{number}/model.onnx",
-                sha256=digest,
-                security_scan={"status": scan, "scanner": "trivy 0.58", "findings": []},
-            )
-            _run_workflow(version, users)
+            built = _add_artifacts(version, owner=owner, scanner=users["scanner"], scan=scan)
+            _run_workflow(version, users, built)
         created += 1
         if spec["name"] == "churn-predictor":
             tier_changes.request_tier_change(

@@ -23,7 +23,7 @@ from policies import services as services_policies
 from policies.choices import MonitoringTrigger
 from policies.documents import validate_document
 from policies.models import ComplianceSnapshot, Policy, PolicyException
-from registry import services
+from registry import artifacts
 from registry.choices import ScanStatus
 from registry.models import ModelVersion
 
@@ -75,12 +75,15 @@ def seed_monitoring_demo(users: dict) -> dict[str, int]:
     for days_ago in (6, 5):
         compliance.take_snapshot(_day(days_ago))
 
-    # A new scan of a version running in staging finds a critical vulnerability.
-    artifact = churn.artifacts.order_by("created_at", "id").first()
-    # registry.services.update_artifact raises the security issue (its monitoring hook).
-    services.update_artifact(
+    # A new scan of the serving image of a version running in staging finds a critical
+    # vulnerability.
+    held = churn.artifacts.order_by("created_at", "id")
+    artifact = held.filter(type="container").first() or held.first()
+    # The scanning pipeline's new result raises the security issue (the monitoring hook of
+    # registry.artifacts.update_artifact).
+    artifacts.update_artifact(
         artifact,
-        actor=users["owner2"],
+        actor=users["scanner"],
         security_scan={
             "status": ScanStatus.FAILED,
             "scanner": "trivy 0.58",
@@ -126,11 +129,13 @@ def seed_monitoring_demo(users: dict) -> dict[str, int]:
             actor=users["owner"],
             policy=policy,
             version=fraud_next,
-            justification="The scanner backlog delays the scan of the retrained model.",
-            risk_assessment="Same base image as 1.0.0, which passed its scan.",
-            mitigation="Deploy behind the 1.0.0 canary; roll back on any alert.",
+            justification="legacy-weights.pkl is a leftover of the old training pipeline; the "
+            "ONNX model the service runs does not load it.",
+            risk_assessment="The serving image loads only the ONNX file; the pickle is never "
+            "unpickled in production.",
+            mitigation="Deploy behind the 1.0.0 canary; remove the pickle in 1.1.1.",
             duration_days=3,
-            monitoring_plan="Scan as soon as the backlog clears; hourly error-rate watch.",
+            monitoring_plan="Re-scan of 1.1.1 before its submission; hourly error-rate watch.",
         )
         created += 1
     compliance.take_snapshot(_day(1))
