@@ -123,6 +123,19 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 
+# Artifacts the registry holds (registry/custody.py): content-addressed and never changed, in
+# the storage named "artifacts": the file system under MEDIA_ROOT/artifacts unless
+# ARTIFACT_STORAGE_BACKEND names another Django storage class. Uploads over
+# ARTIFACT_MAX_BYTES (default 2 GiB) are refused with 413 and nothing is stored.
+ARTIFACT_MAX_BYTES = envint("ARTIFACT_MAX_BYTES", 2 * 1024**3)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "artifacts": {
+        "BACKEND": env("ARTIFACT_STORAGE_BACKEND", "registry.storage.ArtifactFileStorage"),
+    },
+}
+
 # Request bodies: JSON bodies are capped by our parser too; 1 MiB strings must get a 4xx.
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DJANGO_MAX_BODY_BYTES", 5 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000

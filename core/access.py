@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.choices import READ_ALL_ROLES, Action, Role
+from core.choices import PEOPLE_ROLES, READ_ALL_ROLES, Action, Role
 from core.errors import Forbidden
 from core.roles import roles_of
 
@@ -62,15 +62,25 @@ RULES: dict[str, Rule] = {
     Action.CHANGE_VERSION: _rule(own_model=OWNER),
     Action.ADD_ARTIFACT: _rule(own_model=OWNER),
     Action.CHANGE_ARTIFACT: _rule(own_model=OWNER),
+    # A scan result is never self-attested: only the registry (SYSTEM), a Security Architect or
+    # an outside scanner records one, in any state of the version.
+    Action.RECORD_SCAN: _rule(any_model=(Role.SECURITY_ARCHITECT, Role.SCANNER)),
+    # Whoever may read the version may fetch the bytes the registry holds (audited).
+    Action.DOWNLOAD_ARTIFACT: _rule(
+        any_model=(*READ_ALL_ROLES, Role.SRE, Role.SCANNER), own_model=OWNER, writes=False
+    ),
     Action.SUBMIT_VERSION: _rule(own_model=OWNER),
     Action.REQUEST_PRODUCTION: _rule(own_model=OWNER),
     Action.RETIRE_VERSION: _rule(any_model=(Role.MRC,), own_model=OWNER),
     Action.REVIEW_VERSION: _rule(any_model=(Role.MRC, Role.SECURITY_ARCHITECT)),
     Action.DEPLOY_VERSION: _rule(any_model=(Role.SRE,)),
-    Action.REQUEST_TIER_CHANGE: _rule(own_model=OWNER),
+    # MRC re-tiers any model (the risk team's own review); an owner asks for their own.
+    Action.REQUEST_TIER_CHANGE: _rule(any_model=(Role.MRC,), own_model=OWNER),
     Action.DECIDE_TIER_CHANGE: _rule(any_model=(Role.MRC, Role.SECURITY_ARCHITECT)),
-    Action.READ_POLICIES: _rule(any_model=tuple(Role), writes=False),
-    Action.RUN_EVALUATION: _rule(own_model=OWNER),
+    Action.READ_POLICIES: _rule(any_model=PEOPLE_ROLES, writes=False),
+    # MRC runs evaluations on any version: independent validation (SR 11-7's effective
+    # challenge); their runs count like the owner's and name who asked.
+    Action.RUN_EVALUATION: _rule(any_model=(Role.MRC,), own_model=OWNER),
     Action.READ_EVALUATIONS: _rule(any_model=READ_ALL_ROLES, own_model=OWNER, writes=False),
     Action.WRITE_POLICY: _rule(any_model=(Role.SECURITY_ARCHITECT,)),
     Action.VIEW_AUDIT: _rule(any_model=READ_ALL_ROLES, writes=False),
@@ -82,13 +92,14 @@ RULES: dict[str, Rule] = {
     Action.REQUEST_EXCEPTION: _rule(own_model=OWNER),
     Action.DECIDE_EXCEPTION: _rule(any_model=(Role.MRC, Role.SECURITY_ARCHITECT, Role.EXECUTIVE)),
     Action.REVOKE_EXCEPTION: _rule(any_model=(Role.MRC,)),
-    Action.READ_COMPLIANCE: _rule(any_model=tuple(Role), writes=False),
+    Action.READ_COMPLIANCE: _rule(any_model=PEOPLE_ROLES, writes=False),
     Action.MANAGE_WEBHOOKS: _rule(any_model=(Role.MRC,)),
 }
 
-# What the system may do: only what a schedule or command performs (the monthly, quarterly and
-# annual reports). Anything else asked of SYSTEM is refused like anyone's refused attempt.
-SYSTEM_ACTIONS: frozenset[str] = frozenset({Action.GENERATE_REPORT})
+# What the system may do: only what a schedule, the worker or a command performs (the monthly,
+# quarterly and annual reports; the registry's own scans of the artifacts it holds). Anything
+# else asked of SYSTEM is refused like anyone's refused attempt.
+SYSTEM_ACTIONS: frozenset[str] = frozenset({Action.GENERATE_REPORT, Action.RECORD_SCAN})
 
 
 def superuser_reads(user, rule: Rule) -> bool:

@@ -12,10 +12,18 @@ class Role(models.TextChoices):
     SRE = "SRE"
     AUDITOR = "Auditor"
     EXECUTIVE = "Executive"
+    # A service account of an outside scanning pipeline: reads the registry (models, versions,
+    # artifacts) and records security scan results, nothing else.
+    SCANNER = "Scanner"
 
 
 # Roles that read the whole registry (models, versions, audit, policies, evaluations, reports).
 READ_ALL_ROLES = frozenset({Role.MRC, Role.SECURITY_ARCHITECT, Role.AUDITOR, Role.EXECUTIVE})
+
+
+# Roles people hold; the Scanner is a pipeline's service account, which reads the registry and
+# records scans and is given nothing meant for people (policies, compliance, dashboards).
+PEOPLE_ROLES = tuple(role for role in Role if role != Role.SCANNER)
 
 
 # Roles that may use the Django admin (the MRC team and auditors, and the other oversight roles).
@@ -31,6 +39,8 @@ class Action(models.TextChoices):
     CHANGE_VERSION = "UPDATE_VERSION", "change a version's documentation"
     ADD_ARTIFACT = "ADD_ARTIFACT", "add an artifact"
     CHANGE_ARTIFACT = "UPDATE_ARTIFACT", "change an artifact"
+    RECORD_SCAN = "RECORD_SCAN", "record a security scan result"
+    DOWNLOAD_ARTIFACT = "DOWNLOAD_ARTIFACT", "download an artifact's bytes"
     VIEW_AUDIT = "VIEW_AUDIT", "read the audit trail"
     EXPORT_AUDIT = "EXPORT_AUDIT", "export the audit trail"
     SUBMIT_VERSION = "SUBMIT", "submit a version for approval"

@@ -55,3 +55,9 @@ class Invalid(DomainError):
 
 class NotFound(DomainError):
     status_code = 404
+
+
+class TooLarge(Invalid):
+    """More bytes than the registry accepts (413); nothing was stored."""
+
+    status_code = 413

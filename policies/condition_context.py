@@ -11,9 +11,11 @@ Shapes at evaluation time::
                   tags: map(string, string)}
     version      {version: string, state: string, tags: map(string, string),
                   documentation: string | map(string, string)}
-    artifact     {name, type, uri, sha256: string,
+    artifact     {name, type, uri, sha256: string, held: bool (the registry holds the
+                  bytes), executable: bool (an ONNX model the registry can run),
                   securityScan: {status: "PASSED"|"FAILED"|"PENDING", scanner: string|null,
-                                 findings: any JSON, scannedAt: string|null}}
+                                 findings: any JSON, scannedAt: string|null,
+                                 source: "REGISTRY"|"SCANNER"|"SECURITY_ARCHITECT"|null}}
                  (the version's artifact of type "model", else its first;
                   absent when the version has no artifacts)
     artifacts    list(artifact)
@@ -115,6 +117,7 @@ Schema = Scalar | Record | MapOf | ListOf | OneOf | Dynamic
 
 RISK_TIERS = ("LOW", "MEDIUM", "HIGH")
 SCAN_STATUSES = ("PASSED", "FAILED", "PENDING")
+SCAN_SOURCES = ("REGISTRY", "SCANNER", "SECURITY_ARCHITECT")
 ENVIRONMENTS = ("staging", "production")
 EVALUATION_SUITES = ("performance", "bias", "robustness", "security")
 
@@ -129,6 +132,7 @@ SECURITY_SCAN = Record(
         "scanner": Scalar("string", "scanner", nullable=True),
         "findings": FINDINGS,
         "scannedAt": Scalar("string", "2024-01-01T00:00:00Z", nullable=True),
+        "source": Scalar("string", "REGISTRY", choices=SCAN_SOURCES, nullable=True),
     }
 )
 ARTIFACT = Record(
@@ -137,6 +141,8 @@ ARTIFACT = Record(
         "type": Scalar("string", "model"),
         "uri": Scalar("string", "s3://bucket/model.onnx"),
         "sha256": Scalar("string", "0" * 64),
+        "held": Scalar("bool", True),
+        "executable": Scalar("bool", True),
         "securityScan": SECURITY_SCAN,
     }
 )

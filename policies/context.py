@@ -18,6 +18,10 @@ ARTIFACT_VALUES = (
     "scan_scanner",
     "scan_findings",
     "scanned_at",
+    "scan_source",
+    "held",
+    "format",
+    "signature",
 )
 VERSION_VALUES = (
     "pk",
@@ -45,11 +49,14 @@ def artifact_document(artifact: Artifact | dict) -> dict:
         "type": row["type"],
         "uri": row["uri"],
         "sha256": row["sha256"],
+        "held": row["held"],
+        "executable": bool(row["held"] and row["format"] == "onnx" and row["signature"]),
         "securityScan": {
             "status": row["scan_status"],
             "scanner": row["scan_scanner"] or None,
             "findings": row["scan_findings"],
             "scannedAt": row["scanned_at"].isoformat() if row["scanned_at"] else None,
+            "source": row["scan_source"] or None,
         },
     }
 

@@ -67,6 +67,7 @@ from policies.gate import (
     evaluation_documents_for,
     latest_revisions,
     rule_outcome,
+    rule_result,
 )
 from policies.models import MonitoringRun, Policy, PolicyEvaluation, PolicyException, Violation
 from registry.choices import ScanStatus, VersionState
@@ -139,18 +140,8 @@ def _rule_results(policy: Policy, prepared, memo: dict[str, ConditionOutcome]) -
         outcome = memo.get(condition)
         if outcome is None:
             outcome = memo[condition] = rule_outcome(condition, prepared)
-        message = rule.get("message") or f"rule {index} of {policy.policy_id}"
-        if outcome.error:
-            message = f"{message} ({outcome.error})"
-        results.append(
-            {
-                "index": index,
-                "condition": condition,
-                "passed": outcome.passed,
-                "message": message,
-                "exception": None,
-            }
-        )
+        # The gate's own result shape: the rule's words, the engine's account kept apart.
+        results.append(rule_result(policy, index, rule, outcome))
     return results
 
 

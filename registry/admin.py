@@ -7,6 +7,7 @@ add/change/delete are off and the change page is a read-only view with the objec
 from django.contrib import admin, messages
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from core.admin import ReadOnlyAdminMixin
 from core.admin_history import HistoryAdmin
@@ -23,7 +24,7 @@ class ReadOnlyAdmin(ReadOnlyAdminMixin, HistoryAdmin):
 
 class ArtifactInline(admin.TabularInline):
     model = Artifact
-    fields = ("name", "type", "uri", "sha256", "scan_status", "scan_scanner", "scanned_at")
+    fields = ("name", "type", "held", "size", "sha256", "scan_status", "scan_source", "scanned_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -107,20 +108,22 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         if version is not None:
             actions = promotion.available_actions(version, request.user)
             extra["review_actions"] = [a for a in actions if a in ("approve", "reject")]
-            extra["review_form"] = DecisionForm(with_checklist=True)
+            extra["review_form"] = DecisionForm(
+                review_role=promotion.review_role(version, request.user)
+            )
         return super().change_view(request, object_id, form_url, extra_context=extra)
 
     def decide_view(self, request, pk: int, decision: str):
         version = get_object_or_404(ModelVersion.objects.select_related("model"), pk=pk)
         back = reverse("admin:registry_modelversion_change", args=[pk])
-        form = DecisionForm(request.POST or None, with_checklist=decision == "approve")
+        form = DecisionForm(request.POST or None, with_checklists=decision == "approve")
         if request.method != "POST" or decision not in ("approve", "reject") or not form.is_valid():
             messages.error(request, "Send the decision from the version's page.")
             return redirect(back)
         kwargs = {"comments": form.cleaned_data["comments"]}
         service = promotion.approve_version
         if decision == "approve":
-            kwargs["checklist"] = form.checklist()
+            kwargs.update(form.approve_kwargs())
         else:
             service = promotion.reject_version
         try:
@@ -136,20 +139,47 @@ class ModelVersionAdmin(ReadOnlyAdmin):
 
 @admin.register(Artifact)
 class ArtifactAdmin(ReadOnlyAdmin):
-    list_display = ("name", "type", "version", "scan_status", "scanned_at", "created_at")
-    list_filter = ("scan_status", "type")
+    list_display = (
+        "name",
+        "type",
+        "version",
+        "held",
+        "scan_status",
+        "scan_source",
+        "scanned_at",
+        "created_at",
+    )
+    list_filter = ("held", "scan_status", "scan_source", "type", "format")
     search_fields = ("name", "uri", "sha256", "version__model__name", "version__version")
     list_select_related = ("version__model",)
     readonly_fields = (
         "version",
         "name",
         "type",
+        "held",
+        "download",
         "uri",
         "sha256",
+        "size",
+        "filename",
+        "format",
+        "signature",
         "scan_status",
+        "scan_source",
+        "scanned_by",
         "scan_scanner",
         "scan_findings",
+        "scan_rules_version",
         "scanned_at",
         "created_at",
         "updated_at",
     )
+    fields = readonly_fields
+
+    @admin.display(description="bytes")
+    def download(self, obj):
+        if not obj.held:
+            return "a reference: the registry does not hold these bytes"
+        return format_html(
+            '<a href="{}">Download</a> (audited)', reverse("artifact-download-page", args=[obj.pk])
+        )

@@ -65,6 +65,21 @@ class ScanStatus(models.TextChoices):
     PENDING = "PENDING"
 
 
+class ScanSource(models.TextChoices):
+    """Who produced a scan result: never the party the scan judges."""
+
+    REGISTRY = "REGISTRY"  # the registry's own scanner, in the worker
+    SCANNER = "SCANNER"  # an outside scanning pipeline (the Scanner role)
+    SECURITY_ARCHITECT = "SECURITY_ARCHITECT"
+
+
+class ScanSeverity(models.TextChoices):
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+    CRITICAL = "CRITICAL"
+
+
 # Artifact types the product knows by name; others are accepted as given.
 KNOWN_ARTIFACT_TYPES = ("model", "dataset", "code", "container", "config", "report", "other")
 

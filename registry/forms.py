@@ -12,7 +12,6 @@ from registry.choices import (
     RISK_FACTOR_LEVELS,
     RISK_FACTORS,
     RiskTier,
-    ScanStatus,
 )
 
 
@@ -198,28 +197,42 @@ class DocumentationForm(ModelCardFields, forms.Form):
 
 
 class ArtifactForm(forms.Form):
-    name = forms.CharField(max_length=200)
+    """An artifact: the file itself, which the registry then holds, hashes and scans; or a
+    reference to bytes held elsewhere (a URI and their SHA-256). No scan field: a scan result is
+    never the owner's to give."""
+
+    name = forms.CharField(max_length=200, help_text="e.g. credit-scorer.onnx")
     type = forms.CharField(max_length=50, initial="model", help_text="model, dataset, code, …")
+    file = forms.FileField(
+        required=False,
+        help_text="The registry stores the bytes, computes their SHA-256 and scans them; an ONNX "
+        "model can then be run by the registry's evaluations.",
+    )
     uri = forms.CharField(
-        label="URI",
+        label="Or a URI",
+        required=False,
         max_length=2000,
         validators=[RegexValidator(URI_PATTERN, "a URI with a scheme, e.g. s3://bucket/key")],
+        help_text="Only for bytes the registry does not hold: it will say so, and cannot scan or "
+        "run them.",
     )
     sha256 = forms.CharField(
         label="SHA-256",
+        required=False,
         validators=[RegexValidator(SHA256_PATTERN, "64 hexadecimal characters")],
+        help_text="Required with a URI; with a file, optional: the upload is refused if the "
+        "bytes have another digest.",
     )
-    scan_status = forms.ChoiceField(
-        label="Security scan", choices=ScanStatus.choices, initial=ScanStatus.PENDING
-    )
-    scan_scanner = forms.CharField(label="Scanner", max_length=200, required=False)
 
-    @property
-    def security_scan(self) -> dict:
-        return {
-            "status": self.cleaned_data["scan_status"],
-            "scanner": self.cleaned_data["scan_scanner"],
-        }
+    def clean(self):
+        data = super().clean()
+        if data.get("file") and data.get("uri"):
+            raise forms.ValidationError("Upload the file or give a URI, not both.")
+        if not data.get("file") and not data.get("uri"):
+            raise forms.ValidationError("Upload the file, or give a URI and SHA-256.")
+        if data.get("uri") and not data.get("sha256"):
+            self.add_error("sha256", "A reference needs the SHA-256 of the bytes it names.")
+        return data
 
 
 class RiskPreviewForm(forms.Form):

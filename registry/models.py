@@ -7,7 +7,7 @@ from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
 
 from core.visibility import VisibleQuerySet
-from registry.choices import EDITABLE_STATES, RiskTier, ScanStatus, VersionState
+from registry.choices import EDITABLE_STATES, RiskTier, ScanSource, ScanStatus, VersionState
 
 S = VersionState
 
@@ -197,6 +197,27 @@ class Artifact(models.Model):
     scan_scanner = models.CharField(max_length=200, blank=True)
     scan_findings = models.JSONField(null=True, blank=True)
     scanned_at = models.DateTimeField(null=True, blank=True)
+    # Who produced the scan result (blank: none yet, or one recorded before sources were kept,
+    # which no policy accepts), the person for SCANNER / SECURITY_ARCHITECT results, and the
+    # scanner's rules it was made under (a held artifact is rescanned when they change).
+    scan_source = models.CharField(max_length=20, choices=ScanSource.choices, blank=True)
+    scanned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    scan_rules_version = models.CharField(max_length=64, blank=True)
+    # Custody: the registry holds the bytes (content-addressed in the artifact storage, never
+    # changed) or the artifact is a reference (`uri`) to bytes the registry does not hold.
+    held = models.BooleanField(default=False)
+    size = models.BigIntegerField(null=True, blank=True)
+    storage_name = models.CharField(max_length=300, blank=True)
+    filename = models.CharField(max_length=255, blank=True)
+    format = models.CharField(max_length=30, blank=True)  # detected from the bytes
+    # An executable model's inputs and outputs ({"inputs": [...], "outputs": [...]}).
+    signature = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -208,3 +229,8 @@ class Artifact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.type})"
+
+    @property
+    def executable(self) -> bool:
+        """The registry can run it: held bytes of an ONNX model whose signature it read."""
+        return self.held and self.format == "onnx" and self.signature is not None

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from audit.choices import AuditAction, EventType
@@ -16,13 +15,10 @@ from core.choices import Action
 from core.domain import domain_action
 from core.errors import Invalid, InvalidState
 from registry.choices import EDITABLE_STATES, RiskTier
-from registry.models import Artifact, ModelVersion, RegisteredModel
+from registry.models import ModelVersion, RegisteredModel
 from registry.risk import TierDecision, derive_tier, stated_tier
-from registry.signals import artifact_changed
 
 OWNER_OBJECT_PERMISSIONS = ("registry.view_registeredmodel", "registry.change_registeredmodel")
-ARTIFACT_IDENTITY_FIELDS = ("name", "type", "uri", "sha256")
-SCAN_FIELDS = ("scan_status", "scan_scanner", "scan_findings", "scanned_at")
 
 
 def grant_owner_permissions(model: RegisteredModel, user) -> None:
@@ -252,91 +248,3 @@ def update_version(
         details={"changes": changes},
     )
     return version
-
-
-def _scan_values(security_scan: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "scan_status": security_scan["status"],
-        "scan_scanner": security_scan.get("scanner") or "",
-        "scan_findings": security_scan.get("findings"),
-        "scanned_at": security_scan.get("scannedAt") or timezone.now(),
-    }
-
-
-@domain_action(Action.ADD_ARTIFACT)
-def add_artifact(
-    version: ModelVersion,
-    *,
-    actor,
-    name: str,
-    type: str,
-    uri: str,
-    sha256: str,
-    security_scan: dict[str, Any] | None = None,
-) -> Artifact:
-    authorize(actor, Action.ADD_ARTIFACT, model=version.model, version_id=version.pk)
-    version = _locked_version(version)
-    _require_editable(version, "Artifacts")
-    artifact = Artifact(version=version, name=name, type=type, uri=uri, sha256=sha256.lower())
-    if security_scan is not None:
-        for field, value in _scan_values(security_scan).items():
-            setattr(artifact, field, value)
-    artifact.save()
-    record_event(
-        EventType.MODEL_REGISTRY,
-        AuditAction.ADD_ARTIFACT,
-        user=actor,
-        model_id=version.model_id,
-        version_id=version.pk,
-        details={
-            "artifact": artifact.pk,
-            "name": name,
-            "type": type,
-            "sha256": artifact.sha256,
-            "securityScan": artifact.scan_status,
-        },
-    )
-    return artifact
-
-
-@domain_action(Action.CHANGE_ARTIFACT)
-def update_artifact(
-    artifact: Artifact,
-    *,
-    actor,
-    security_scan: dict[str, Any] | None = None,
-    **identity: str,
-) -> Artifact:
-    """Change an artifact. Its identity (name, type, uri, sha256) is frozen once the version
-    leaves DRAFT/CHANGES_REQUIRED; a new security scan result of the same bytes is evidence,
-    not a change of the artifact, and is recorded in any state."""
-    unknown = set(identity) - set(ARTIFACT_IDENTITY_FIELDS)
-    if unknown:
-        raise TypeError(f"unexpected fields {sorted(unknown)}")
-    version = artifact.version
-    authorize(actor, Action.CHANGE_ARTIFACT, model=version.model, version_id=version.pk)
-    version = _locked_version(version)
-    artifact = Artifact.objects.select_for_update().get(pk=artifact.pk)
-    if "sha256" in identity:
-        identity["sha256"] = identity["sha256"].lower()
-    values: dict[str, Any] = dict(identity)
-    if _changes(artifact, identity):
-        _require_editable(version, "An artifact's name, type, uri and sha256")
-    if security_scan is not None:
-        values.update(_scan_values(security_scan))
-    changes = _changes(artifact, values)
-    if not changes:
-        return artifact
-    for field, value in values.items():
-        setattr(artifact, field, value)
-    artifact.save()
-    record_event(
-        EventType.MODEL_REGISTRY,
-        AuditAction.UPDATE_ARTIFACT,
-        user=actor,
-        model_id=version.model_id,
-        version_id=version.pk,
-        details={"artifact": artifact.pk, "changes": changes},
-    )
-    artifact_changed.send(sender=Artifact, artifact=artifact, changes=changes)
-    return artifact

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from registry import views
+from registry import artifact_views, views
 
 urlpatterns = [
     path("models/", views.model_list, name="model-list"),
@@ -10,5 +10,12 @@ urlpatterns = [
     path("models/<int:pk>/versions/new/", views.version_create, name="version-create"),
     path("versions/<int:pk>/", views.version_detail, name="version-detail"),
     path("versions/<int:pk>/edit/", views.version_edit, name="version-edit"),
-    path("versions/<int:pk>/artifacts/new/", views.artifact_create, name="artifact-create"),
+    path(
+        "versions/<int:pk>/artifacts/new/", artifact_views.artifact_create, name="artifact-create"
+    ),
+    path(
+        "artifacts/<int:pk>/download/",
+        artifact_views.artifact_download,
+        name="artifact-download-page",
+    ),
 ]

@@ -19,7 +19,6 @@ from registry import services
 from registry.choices import MODEL_CARD_SECTIONS, RISK_FACTORS
 from registry.filtersets import RegisteredModelFilterSet
 from registry.forms import (
-    ArtifactForm,
     DocumentationForm,
     RegisterModelForm,
     RiskPreviewForm,
@@ -170,7 +169,7 @@ def _model_card_sections(documentation: str | dict) -> list[dict]:
 @login_required
 def version_detail(request, pk: int):
     version = _visible_version(request, pk)
-    artifacts = list(version.artifacts.order_by("created_at", "id"))
+    artifacts = list(version.artifacts.select_related("scanned_by").order_by("created_at", "id"))
     owner_may_edit = is_allowed(request.user, Action.CHANGE_VERSION, model=version.model)
     documentation = version.documentation
     return render(
@@ -218,27 +217,3 @@ def version_edit(request, pk: int):
             messages.success(request, "Saved.")
             return redirect("version-detail", pk=version.pk)
     return render(request, "registry/version_edit.html", {"form": form, "version": version})
-
-
-@login_required
-def artifact_create(request, pk: int):
-    version = _visible_version(request, pk)
-    form = ArtifactForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.add_artifact(
-                version,
-                actor=request.user,
-                name=data["name"],
-                type=data["type"],
-                uri=data["uri"],
-                sha256=data["sha256"],
-                security_scan=form.security_scan,
-            )
-        except Invalid as error:
-            _form_error(form, error)
-        else:
-            messages.success(request, f"Added artifact {data['name']}.")
-            return redirect("version-detail", pk=version.pk)
-    return render(request, "registry/artifact_form.html", {"form": form, "version": version})

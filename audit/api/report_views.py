@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import django_filters
 from django.http import FileResponse, HttpResponse
-from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,19 +17,9 @@ from audit.models import Report, ReportStatus
 from audit.reports import services as report_services
 from audit.selectors import audit_events, export_audit_events
 from core.api.fields import StrictInputSerializer
-from core.api.serializers import ModelOutputSerializer
+from core.api.negotiation import FirstRendererNegotiation
+from core.api.serializers import ModelOutputSerializer, absolute_url
 from governance.api.workflow_views import visible_version
-
-
-class FirstRendererNegotiation(BaseContentNegotiation):
-    """Files answer whatever the client accepts; errors are JSON. `?format=` is ours."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
 
 # --------------------------------------------------------------------------------------------
 # Evidence bundle
@@ -124,11 +112,7 @@ class ReportOutput(ModelOutputSerializer):
         ]
 
     def get_download_url(self, report) -> str | None:
-        if not report.is_done:
-            return None
-        url = reverse("api-report-download", args=[report.pk])
-        request = self.context.get("request")
-        return request.build_absolute_uri(url) if request else url
+        return absolute_url(self, "api-report-download", report.pk) if report.is_done else None
 
     def get_requested_by(self, report) -> str:
         return report.requested_by.get_username() if report.requested_by else "system"

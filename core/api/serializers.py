@@ -10,6 +10,7 @@ checkpoint) needs. The OpenAPI schema sees the renamed fields, so it shows the w
 
 from __future__ import annotations
 
+from django.urls import reverse
 from rest_framework import serializers
 
 
@@ -46,3 +47,10 @@ class OutputSerializer(CamelCaseFields, serializers.Serializer):
 
 class ModelOutputSerializer(CamelCaseFields, serializers.ModelSerializer):
     pass  # an output shape over a model: Meta.fields lists the model's own (snake_case) names
+
+
+def absolute_url(serializer, name: str, *args) -> str:
+    """The URL of route `name`, absolute when the serializer answers a request."""
+    url = reverse(name, args=args)
+    request = serializer.context.get("request")
+    return request.build_absolute_uri(url) if request else url

@@ -86,6 +86,28 @@ class ArtifactCreateInput(StrictInputSerializer):
     security_scan = SecurityScanInput(required=False)
 
 
+class ArtifactUploadInput(StrictInputSerializer):
+    """multipart/form-data: bytes for the registry to hold. It hashes them itself; a `sha256`
+    given is checked against that (400 when it differs, nothing stored)."""
+
+    file = serializers.FileField(
+        allow_empty_file=False, help_text="the artifact's bytes (at most ARTIFACT_MAX_BYTES)"
+    )
+    name = serializers.CharField(max_length=200)
+    type = serializers.CharField(max_length=50)
+    sha256 = serializers.RegexField(
+        SHA256_PATTERN,
+        required=False,
+        error_messages={"invalid": "must be 64 hexadecimal characters"},
+        help_text="optional: the SHA-256 you expect; the upload is refused when it differs",
+    )
+
+    def to_internal_value(self, data):
+        validated = super().to_internal_value(data)
+        validated["upload"] = validated.pop("file")
+        return validated
+
+
 class ArtifactUpdateInput(ArtifactCreateInput):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from registry import services
+from core.api.negotiation import FirstRendererNegotiation
+from core.api.parsers import StrictJSONParser
+from registry import artifacts, downloads, services, uploads
 from registry.api.serializers import (
     ArtifactCreateInput,
     ArtifactUpdateInput,
+    ArtifactUploadInput,
     ModelCreateInput,
     ModelUpdateInput,
     VersionCreateInput,
@@ -91,18 +96,53 @@ class VersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         )
         return Response(VersionOutput(self.get_queryset().get(pk=version.pk)).data)
 
+    def initialize_request(self, request, *args, **kwargs):
+        # Artifact bytes are hashed as they arrive: the handler must be in place before the
+        # session authentication's CSRF check reads the body.
+        if request.method == "POST" and request.content_type == "multipart/form-data":
+            uploads.install(request)
+        return super().initialize_request(request, *args, **kwargs)
+
     @extend_schema(methods=["get"], responses=ArtifactOutput(many=True))
-    @extend_schema(methods=["post"], request=ArtifactCreateInput, responses={201: ArtifactOutput})
-    @action(detail=True, methods=["get", "post"], url_path="artifacts")
+    @extend_schema(
+        methods=["post"],
+        request={
+            "application/json": ArtifactCreateInput,
+            "multipart/form-data": ArtifactUploadInput,
+        },
+        responses={
+            201: ArtifactOutput,
+            413: OpenApiResponse(description="the file is over ARTIFACT_MAX_BYTES"),
+        },
+        description="JSON: a reference to bytes the registry does not hold (`uri`, `sha256`). "
+        "multipart/form-data: the bytes themselves (`file`), streamed to the registry's "
+        "storage and hashed by it; the registry then scans them in the background.",
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        url_path="artifacts",
+        parser_classes=[StrictJSONParser, MultiPartParser],
+    )
     def artifacts(self, request, pk=None):
         version = self.get_object()
         if request.method == "GET":
-            page = self.paginate_queryset(version.artifacts.order_by("created_at", "id"))
-            return self.get_paginated_response(ArtifactOutput(page, many=True).data)
-        artifact = services.add_artifact(
-            version, actor=request.user, **validated(ArtifactCreateInput, request)
+            page = self.paginate_queryset(
+                version.artifacts.select_related("scanned_by").order_by("created_at", "id")
+            )
+            return self.get_paginated_response(
+                ArtifactOutput(page, many=True, context=self.get_serializer_context()).data
+            )
+        shape = (
+            ArtifactUploadInput
+            if request.content_type.startswith("multipart/")
+            else (ArtifactCreateInput)
         )
-        return Response(ArtifactOutput(artifact).data, status=status.HTTP_201_CREATED)
+        artifact = artifacts.add_artifact(version, actor=request.user, **validated(shape, request))
+        return Response(
+            ArtifactOutput(artifact, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class ArtifactViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -110,11 +150,30 @@ class ArtifactViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     http_method_names = ["get", "patch", "head", "options"]
 
     def get_queryset(self):
-        return Artifact.objects.visible_to(self.request.user).select_related("version__model")
+        return Artifact.objects.visible_to(self.request.user).select_related(
+            "version__model", "scanned_by"
+        )
 
     @extend_schema(request=ArtifactUpdateInput, responses=ArtifactOutput)
     def partial_update(self, request, pk=None):
-        artifact = services.update_artifact(
+        artifact = artifacts.update_artifact(
             self.get_object(), actor=request.user, **validated(ArtifactUpdateInput, request)
         )
-        return Response(ArtifactOutput(artifact).data)
+        return Response(ArtifactOutput(artifact, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            409: OpenApiResponse(description="a reference: the registry does not hold the bytes"),
+        },
+        description="The bytes the registry holds, streamed; the download is audited.",
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="download",
+        content_negotiation_class=FirstRendererNegotiation,
+    )
+    def download(self, request, pk=None):
+        artifact = self.get_object()
+        return downloads.artifact_response(artifact, actor=request.user)

@@ -29,7 +29,7 @@ def ok(response) -> dict:
 
 
 @pytest.fixture
-def lifecycle(owner) -> dict:
+def lifecycle(owner, make_user) -> dict:
     """Create and then change a model, a version and an artifact through the API."""
     client = api_client(owner)
     model = ok(client.post("/api/v1/models/", {"name": "hist", "riskTier": "HIGH"}, format="json"))
@@ -45,8 +45,9 @@ def lifecycle(owner) -> dict:
             format="json",
         )
     )
+    # The scan result comes from a scanning pipeline, never from the owner.
     ok(
-        client.patch(
+        api_client(make_user("Scanner", username="pipeline")).patch(
             f"/api/v1/artifacts/{artifact['id']}/",
             {"securityScan": {"status": "PASSED", "scanner": "trivy"}},
             format="json",
@@ -82,7 +83,10 @@ def test_an_artifact_has_a_history_row_per_change(lifecycle, owner):
     assert [row.history_type for row in rows] == ["+", "~"]
     assert [row.scan_status for row in rows] == ["PENDING", "PASSED"]
     assert rows[1].scan_scanner == "trivy"
-    assert all(row.history_user_id == owner.pk for row in rows)
+    # Added by the owner, its scan recorded by the pipeline: each row names who.
+    assert rows[0].history_user_id == owner.pk
+    assert rows[1].history_user.username == "pipeline"
+    assert rows[1].scan_source == "SCANNER"
 
 
 def test_history_rows_and_audit_events_tell_the_same_story(lifecycle):

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from core.choices import Role
-from registry import services
+from registry import scan_jobs, services
 from registry.choices import RISK_FACTORS
-from registry.models import RegisteredModel
+from registry.models import Artifact, RegisteredModel
 from tests.factories import PASSWORD, UserFactory
+from tests.registry import scanning_samples as samples
 
 pytestmark = [
     pytest.mark.browser,
@@ -63,7 +64,9 @@ def table_row(page, table_id: str, text: str):
     return page.locator(f"#{table_id} tbody tr").filter(has_text=text)
 
 
-def test_model_owner_registers_a_model_and_adds_a_version_and_an_artifact(page, shoot):
+def test_model_owner_registers_a_model_and_adds_a_version_and_an_artifact(page, shoot, tmp_path):
+    onnx_file = samples.onnx_logistic_regression(tmp_path / "scorer.onnx")
+    onnx_sha = hashlib.sha256(onnx_file.read_bytes()).hexdigest()
     UserFactory(username="olivia", roles=[Role.MODEL_OWNER])
 
     log_in(page, "olivia", shoot)
@@ -146,31 +149,38 @@ def test_model_owner_registers_a_model_and_adds_a_version_and_an_artifact(page, 
     expect(page.locator(".messages")).to_have_text("Added version 1.0.0.")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"{MODEL_NAME} 1.0.0 DRAFT")
     expect(page.locator(".doc")).to_contain_text("Pre-screening of loan applications.")
-    expect(page.locator("#artifact-table tbody")).to_have_text("No artifacts yet.")
+    expect(page.locator("#artifact-table tbody")).to_contain_text("No artifacts yet.")
 
-    # Add an artifact.
-    page.get_by_role("link", name="Add an artifact").click()
+    # Upload the model file: the registry holds it, hashes it and scans it.
+    page.get_by_role("link", name="Add an artifact").first.click()
     expect(page.get_by_role("heading", name="Add an artifact to")).to_be_visible()
+    expect(page.get_by_text("Security scan")).to_have_count(0)  # never the owner's to give
     expect(field(page, "Type")).to_have_value("model")
     field(page, "Name").fill("scorer.onnx")
-    field(page, "URI").fill("s3://models/credit-default-scorer/1.0.0/scorer.onnx")
-    field(page, "SHA-256").fill(SHA256)
-    field(page, "Security scan").select_option("PASSED")
-    field(page, "Scanner").fill("trivy")
+    page.locator("input[type=file]").set_input_files(str(onnx_file))
     page.get_by_role("button", name="Add artifact").click()
 
-    # Back on the version's page, with the artifact listed.
-    expect(page.locator(".messages")).to_have_text("Added artifact scorer.onnx.")
+    # Back on the version's page, with the artifact held and its scan queued.
+    expect(page.locator(".messages")).to_contain_text("Added artifact scorer.onnx")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"{MODEL_NAME} 1.0.0 DRAFT")
     artifact = table_row(page, "artifact-table", "scorer.onnx")
     expect(artifact).to_have_count(1)
     cells = artifact.locator("td")
-    expect(cells.nth(1)).to_have_text("model")
-    expect(cells.nth(2)).to_have_text("s3://models/credit-default-scorer/1.0.0/scorer.onnx")
-    expect(cells.nth(3)).to_have_text(SHA256[:16] + "…")
-    expect(cells.nth(3)).to_have_attribute("title", SHA256)
-    expect(cells.nth(4)).to_contain_text("PASSED")
-    expect(cells.nth(4)).to_contain_text("by trivy")
+    expect(cells.nth(0)).to_contain_text("Runs in the registry: 1 input")
+    expect(cells.nth(1)).to_contain_text("Held")
+    expect(cells.nth(2)).to_contain_text(onnx_sha[:16])
+    expect(cells.nth(2)).to_have_attribute("title", onnx_sha)
+    expect(cells.nth(2)).to_contain_text("computed by the registry")
+    expect(cells.nth(3)).to_contain_text("PENDING")
+    expect(cells.nth(3)).to_contain_text("scan is queued")
+
+    # The worker scans it (run here as the worker would); the page says who scanned.
+    held = Artifact.objects.get(name="scorer.onnx")
+    assert scan_jobs.scan_artifact(held.pk) == "PASSED"
+    page.reload()
+    cells = table_row(page, "artifact-table", "scorer.onnx").locator("td")
+    expect(cells.nth(3)).to_contain_text("PASSED")
+    expect(cells.nth(3)).to_contain_text("by the registry")
     shoot("04-version-detail-with-artifact")
 
     # The model's page counts the version's artifact.

@@ -9,7 +9,7 @@ import pytest
 
 from core.choices import Role
 from governance.choices import MRC_CHECKLIST
-from registry import services
+from registry import artifacts, services
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = [
@@ -48,13 +48,18 @@ def medium_version(owner):
     version = services.create_version(
         model, actor=owner, version="3.1.0", documentation="Intended use: retention offers."
     )
-    services.add_artifact(
+    artifact = artifacts.add_artifact(
         version,
         actor=owner,
         name="churn.onnx",
         type="model",
         uri="s3://models/churn.onnx",
         sha256="a" * 64,
+    )
+    # The bank's scanning pipeline reports its scan of the referenced bytes.
+    artifacts.update_artifact(
+        artifact,
+        actor=UserFactory(username="pipeline", roles=[Role.SCANNER]),
         security_scan={"status": "PASSED", "scanner": "trivy"},
     )
     return version

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from core.choices import Role
+from core.choices import PEOPLE_ROLES, Role
 from policies import compliance, monitoring
 from policies.models import ComplianceSnapshot, Policy
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory
@@ -72,9 +72,10 @@ def test_score_follows_its_definition(fleet):
 
 
 def test_summary_api_answers_every_role(api, users, fleet):
-    for role in Role:
+    for role in PEOPLE_ROLES:
         response = api(users[role]).get("/api/v1/compliance/summary/")
         assert response.status_code == 200, role
+    assert api(users[Role.SCANNER]).get("/api/v1/compliance/summary/").status_code == 403
     body = api(users[Role.MODEL_OWNER]).get("/api/v1/compliance/summary/").json()
     assert body["complianceScore"] == 62.5
     # open violations: bad-production x3 and approved-only (scan-a, staging) x1

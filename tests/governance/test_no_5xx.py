@@ -82,6 +82,7 @@ DEMO_USERNAMES = {
     Role.SRE: "sre",
     Role.AUDITOR: "auditor",
     Role.EXECUTIVE: "executive",
+    Role.SCANNER: "scanner",
 }
 
 # ---- hostile values ------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from governance.models import (
 from governance.webhooks import save_webhook
 from policies.choices import ExceptionStatus
 from policies.models import ExceptionApproval, Policy, PolicyException
+from registry import custody
 from registry.choices import VersionState
 from registry.models import Artifact, ModelVersion, RegisteredModel
 from tests.factories import (
@@ -66,6 +67,7 @@ PERSONAS = (
     "anon",  # not authenticated
     "aud+own",  # Auditor and Model Owner, owner of its own target model
     "mrc+own",  # MRC and Model Owner, not the owner of the target model
+    "scanner",  # Scanner: an outside scanning pipeline's service account
 )
 
 # Cells.
@@ -86,53 +88,55 @@ NA = "n/a"  # no way in for this persona
 
 # fmt: off
 MATRIX: dict[str, tuple[str, ...]] = {
-    #                      owner other mrc   secar sre   audit exec  norol anon  aud+o mrc+o
-    "list models":        (SEEN, MISS, SEEN, SEEN, SEEN, SEEN, SEEN, MISS, N401, SEEN, SEEN),
-    "get model":          (OK,   N404, OK,   OK,   OK,   OK,   OK,   N404, N401, OK,   OK),
-    "register model":     (NEW,  NEW,  ROLE, ROLE, ROLE, AUDR, ROLE, ROLE, N401, AUDR, NEW),
-    "patch model":        (OK,   N404, ROLE, ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OWNR),
-    "list versions":      (SEEN, MISS, SEEN, SEEN, SEEN, SEEN, SEEN, MISS, N401, SEEN, SEEN),
-    "list model versions": (OK,  N404, OK,   OK,   OK,   OK,   OK,   N404, N401, OK,   OK),
-    "get version":        (OK,   N404, OK,   OK,   OK,   OK,   OK,   N404, N401, OK,   OK),
-    "create version":     (NEW,  N404, ROLE, ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OWNR),
-    "patch version":      (OK,   N404, ROLE, ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OWNR),
-    "list artifacts":     (OK,   N404, OK,   OK,   OK,   OK,   OK,   N404, N401, OK,   OK),
-    "get artifact":       (OK,   N404, OK,   OK,   OK,   OK,   OK,   N404, N401, OK,   OK),
-    "add artifact":       (NEW,  N404, ROLE, ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OWNR),
-    "patch artifact":     (OK,   N404, ROLE, ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OWNR),
-    "list audit events":  (ROLE, ROLE, OK,   OK,   ROLE, OK,   OK,   ROLE, N401, OK,   OK),
-    "get audit event":    (ROLE, ROLE, OK,   OK,   ROLE, OK,   OK,   ROLE, N401, OK,   OK),
-    "verify audit chain": (ROLE, ROLE, OK,   OK,   ROLE, OK,   OK,   ROLE, N401, OK,   OK),
-    "delete audit event": (N405, N405, N405, N405, N405, N405, N405, N405, N401, N405, N405),
-    "me":                 (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   N401, OK,   OK),
-    "obtain token":       (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK),
+    #                      owner other mrc   secar sre   audit exec  norol anon  aud+o mrc+o scan
+    "list models":        (SEEN, MISS, SEEN, SEEN, SEEN, SEEN, SEEN, MISS, N401, SEEN, SEEN, SEEN),
+    "get model":          (OK,   N404, OK,   OK,   OK,   OK,   OK,   N404, N401, OK,   OK, OK),
+    "register model":     (NEW,  NEW,  ROLE, ROLE, ROLE, AUDR, ROLE, ROLE, N401, AUDR, NEW, ROLE),
+    "patch model":        (OK,   N404, ROLE, ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OWNR, ROLE),
+    "list versions":      (SEEN, MISS, SEEN, SEEN, SEEN, SEEN, SEEN, MISS, N401, SEEN, SEEN, SEEN),
+    "list model versions": (OK,  N404, OK,   OK,   OK,   OK,   OK,   N404, N401, OK,   OK, OK),
+    "get version":        (OK,   N404, OK,   OK,   OK,   OK,   OK,   N404, N401, OK,   OK, OK),
+    "create version":     (NEW,  N404, ROLE, ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OWNR, ROLE),
+    "patch version":      (OK,   N404, ROLE, ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OWNR, ROLE),
+    "list artifacts":     (OK,   N404, OK,   OK,   OK,   OK,   OK,   N404, N401, OK,   OK, OK),
+    "get artifact":       (OK,   N404, OK,   OK,   OK,   OK,   OK,   N404, N401, OK,   OK, OK),
+    "add artifact":       (NEW,  N404, ROLE, ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OWNR, ROLE),
+    "patch artifact":     (OK,   N404, ROLE, ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OWNR, ROLE),
+    "record scan":        (ROLE, N404, ROLE, OK,   ROLE, AUDR, ROLE, N404, N401, AUDR, ROLE, OK),
+    "download artifact":  (OK,   N404, OK,   OK,   OK,   OK,   OK,   N404, N401, OK,   OK,   OK),
+    "list audit events":  (ROLE, ROLE, OK,   OK,   ROLE, OK,   OK,   ROLE, N401, OK,   OK, ROLE),
+    "get audit event":    (ROLE, ROLE, OK,   OK,   ROLE, OK,   OK,   ROLE, N401, OK,   OK, ROLE),
+    "verify audit chain": (ROLE, ROLE, OK,   OK,   ROLE, OK,   OK,   ROLE, N401, OK,   OK, ROLE),
+    "delete audit event": (N405, N405, N405, N405, N405, N405, N405, N405, N401, N405, N405, N405),
+    "me":                 (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   N401, OK,   OK, OK),
+    "obtain token":       (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK, OK),
     # the workflow (the target version is first put in the state the step starts from)
-    "submit":             (OK,   N404, ROLE, ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OWNR),
-    "approve":            (ROLE, N404, OK,   STGE, ROLE, AUDR, ROLE, N404, N401, AUDR, OK),
-    "reject":             (ROLE, N404, OK,   STGE, ROLE, AUDR, ROLE, N404, N401, AUDR, OK),
-    "deploy":             (ROLE, N404, ROLE, ROLE, OK,   AUDR, ROLE, N404, N401, AUDR, ROLE),
-    "request production": (OK,   N404, ROLE, ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OWNR),
-    "retire":             (OK,   N404, OK,   ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OK),
-    "request tier change": (NEW, N404, ROLE, ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OWNR),
-    "approve tier change": (ROLE, N404, OK,  OK,   ROLE, AUDR, ROLE, N404, N401, AUDR, OK),
+    "submit":             (OK,   N404, ROLE, ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OWNR, ROLE),
+    "approve":            (ROLE, N404, OK,   STGE, ROLE, AUDR, ROLE, N404, N401, AUDR, OK, ROLE),
+    "reject":             (ROLE, N404, OK,   STGE, ROLE, AUDR, ROLE, N404, N401, AUDR, OK, ROLE),
+    "deploy":             (ROLE, N404, ROLE, ROLE, OK,   AUDR, ROLE, N404, N401, AUDR, ROLE, ROLE),
+    "request production": (OK,   N404, ROLE, ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OWNR, ROLE),
+    "retire":             (OK,   N404, OK,   ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OK, ROLE),
+    "request tier change": (NEW, N404, NEW,  ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, NEW, ROLE),
+    "approve tier change": (ROLE, N404, OK,  OK,   ROLE, AUDR, ROLE, N404, N401, AUDR, OK, ROLE),
     # policies, exceptions, evaluations, reports, evidence, webhooks
-    "create policy":      (ROLE, ROLE, ROLE, NEW,  ROLE, AUDR, ROLE, ROLE, N401, AUDR, ROLE),
-    "patch policy":       (ROLE, ROLE, ROLE, OK,   ROLE, AUDR, ROLE, ROLE, N401, AUDR, ROLE),
-    "policy impact":      (OK,   OK,   OK,   OK,   OK,   OK,   OK,   ROLE, N401, OK,   OK),
-    "policy dry-run":     (OK,   OK,   OK,   OK,   OK,   OK,   OK,   ROLE, N401, OK,   OK),
-    "request exception":  (NEW,  N404, ROLE, ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OWNR),
-    "approve exception":  (ROLE, N404, OK,   OK,   ROLE, AUDR, TIER, N404, N401, AUDR, OK),
-    "revoke exception":   (ROLE, N404, OK,   ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OK),
-    "run evaluation":     (QUED, N404, ROLE, ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OWNR),
-    "list evaluations":   (OK,   N404, OK,   OK,   ROLE, OK,   OK,   N404, N401, OK,   OK),
-    "generate report":    (ROLE, ROLE, QUED, ROLE, ROLE, QUED, ROLE, ROLE, N401, QUED, QUED),
-    "list reports":       (ROLE, ROLE, OK,   OK,   ROLE, OK,   OK,   ROLE, N401, OK,   OK),
-    "evidence bundle":    (OK,   N404, OK,   OK,   ROLE, OK,   OK,   N404, N401, OK,   OK),
-    "export audit":       (ROLE, ROLE, OK,   OK,   ROLE, OK,   OK,   ROLE, N401, OK,   OK),
-    "compliance summary": (OK,   OK,   OK,   OK,   OK,   OK,   OK,   ROLE, N401, OK,   OK),
+    "create policy":      (ROLE, ROLE, ROLE, NEW,  ROLE, AUDR, ROLE, ROLE, N401, AUDR, ROLE, ROLE),
+    "patch policy":       (ROLE, ROLE, ROLE, OK,   ROLE, AUDR, ROLE, ROLE, N401, AUDR, ROLE, ROLE),
+    "policy impact":      (OK,   OK,   OK,   OK,   OK,   OK,   OK,   ROLE, N401, OK,   OK, ROLE),
+    "policy dry-run":     (OK,   OK,   OK,   OK,   OK,   OK,   OK,   ROLE, N401, OK,   OK, ROLE),
+    "request exception":  (NEW,  N404, ROLE, ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OWNR, ROLE),
+    "approve exception":  (ROLE, N404, OK,   OK,   ROLE, AUDR, TIER, N404, N401, AUDR, OK, ROLE),
+    "revoke exception":   (ROLE, N404, OK,   ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, OK, ROLE),
+    "run evaluation":     (QUED, N404, QUED, ROLE, ROLE, AUDR, ROLE, N404, N401, AUDR, QUED, ROLE),
+    "list evaluations":   (OK,   N404, OK,   OK,   ROLE, OK,   OK,   N404, N401, OK,   OK, ROLE),
+    "generate report":    (ROLE, ROLE, QUED, ROLE, ROLE, QUED, ROLE, ROLE, N401, QUED, QUED, ROLE),
+    "list reports":       (ROLE, ROLE, OK,   OK,   ROLE, OK,   OK,   ROLE, N401, OK,   OK, ROLE),
+    "evidence bundle":    (OK,   N404, OK,   OK,   ROLE, OK,   OK,   N404, N401, OK,   OK, ROLE),
+    "export audit":       (ROLE, ROLE, OK,   OK,   ROLE, OK,   OK,   ROLE, N401, OK,   OK, ROLE),
+    "compliance summary": (OK,   OK,   OK,   OK,   OK,   OK,   OK,   ROLE, N401, OK,   OK, ROLE),
     # webhooks have no API: the admin calls governance.webhooks.save_webhook, called here
     # directly (a refusal is a Forbidden, shown as its 403; no anonymous way reaches it)
-    "save webhook":       (ROLE, ROLE, NEW,  ROLE, ROLE, AUDR, ROLE, ROLE, NA,   AUDR, NEW),
+    "save webhook":       (ROLE, ROLE, NEW,  ROLE, ROLE, AUDR, ROLE, ROLE, NA,   AUDR, NEW, ROLE),
 }
 # fmt: on
 
@@ -153,6 +157,8 @@ ACTION_OF = {
     "patch version": Action.CHANGE_VERSION,
     "add artifact": Action.ADD_ARTIFACT,
     "patch artifact": Action.CHANGE_ARTIFACT,
+    "record scan": Action.RECORD_SCAN,
+    "download artifact": Action.DOWNLOAD_ARTIFACT,
     "list audit events": Action.VIEW_AUDIT,
     "get audit event": Action.VIEW_AUDIT,
     "verify audit chain": Action.VIEW_AUDIT,
@@ -188,6 +194,7 @@ ACTION_OF = {
 # refusal names the decision step.
 DENIED_CODE: dict[tuple[str, str], str] = {
     ("patch policy", "norole"): Action.READ_POLICIES,
+    ("patch policy", "scanner"): Action.READ_POLICIES,
     **{("export audit", p): Action.VIEW_AUDIT for p in PERSONAS},
 }
 
@@ -202,6 +209,7 @@ ROLES_OF = {
     "norole": [],
     "aud+own": [Role.AUDITOR, Role.MODEL_OWNER],
     "mrc+own": [Role.MRC, Role.MODEL_OWNER],
+    "scanner": [Role.SCANNER],
 }
 
 
@@ -284,7 +292,21 @@ def _exception(status: str):
     return prepare
 
 
+HELD_BYTES = b"weights the registry holds"
+
+
+def _held_artifact(world: World, t: Target) -> dict:
+    # Made directly: the aud+own persona's target is owned by an Auditor, who may not add one.
+    with custody.received(SimpleUploadedFile("weights.bin", HELD_BYTES)) as received:
+        name, _ = custody.store(received)
+    made = ArtifactFactory(
+        version=t.version, held=True, storage_name=name, size=len(HELD_BYTES), uri=""
+    )
+    return {"held": made.pk}
+
+
 PREPARE = {
+    "download artifact": _held_artifact,
     "approve": _in_state(VersionState.MRC_REVIEW),
     "reject": _in_state(VersionState.MRC_REVIEW),
     "deploy": _approved_for_staging,
@@ -417,11 +439,13 @@ def _request(client, action: str, world: World, persona: str, made: dict):
             f"/api/v1/versions/{v}/artifacts/",
             {"name": "w.onnx", "type": "model", "uri": "s3://b/w.onnx", "sha256": "ab" * 32},
         ),
-        "patch artifact": (
+        "patch artifact": ("patch", f"/api/v1/artifacts/{a}/", {"name": "renamed.onnx"}),
+        "record scan": (
             "patch",
             f"/api/v1/artifacts/{a}/",
             {"securityScan": {"status": "FAILED", "scanner": "trivy", "findings": ["CVE-1"]}},
         ),
+        "download artifact": ("get", f"/api/v1/artifacts/{made.get('held')}/download/", None),
         "list audit events": ("get", "/api/v1/audit-events/", None),
         "get audit event": ("get", f"/api/v1/audit-events/{world.event.pk}/", None),
         "verify audit chain": ("get", "/api/v1/audit-events/verify/", None),
@@ -527,7 +551,7 @@ def test_matrix_covers_every_persona_and_every_access_rule():
     assert missing == [], f"actions in core.access.RULES with no row in MATRIX: {missing}"
     # Every writing row says what an allowed call changes (the registry rows check it inline).
     registry_writes = {"register model", "patch model", "create version", "patch version"}
-    registry_writes |= {"add artifact", "patch artifact"}
+    registry_writes |= {"add artifact", "patch artifact", "record scan"}
     writes = {row for row, action in ACTION_OF.items() if RULES[action].writes}
     # (EFFECT also has "generate report": not a write to the rules, so auditors may, yet it
     # adds a report row.)
@@ -580,7 +604,7 @@ def test_permission_matrix(api, world, action, persona):
         assert body["id"] == target.model.pk
     elif action in {"get version", "patch version"}:
         assert body["id"] == target.version.pk
-    elif action in {"get artifact", "patch artifact"}:
+    elif action in {"get artifact", "patch artifact", "record scan"}:
         assert body["id"] == target.artifact.pk
     elif action in {"list model versions"}:
         assert _result_ids(body) == {target.version.pk}
@@ -623,7 +647,14 @@ def test_permission_matrix(api, world, action, persona):
         assert target.version.artifacts.filter(name="w.onnx").exists()
     elif action == "patch artifact":
         target.artifact.refresh_from_db()
+        assert target.artifact.name == "renamed.onnx"
+    elif action == "record scan":
+        target.artifact.refresh_from_db()
         assert target.artifact.scan_status == "FAILED"
+        assert target.artifact.scan_source in ("SCANNER", "SECURITY_ARCHITECT")
+    elif action == "download artifact":
+        assert b"".join(response.streaming_content) == HELD_BYTES
+        assert after == before
     elif action in EFFECT:
         changed = {key for key in after if after[key] != before[key]}
         assert EFFECT[action] in changed, f"an allowed {action} left {EFFECT[action]} as it was"

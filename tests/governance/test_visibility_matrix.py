@@ -273,6 +273,8 @@ MATRIX: list[Case] = [
     api("version-detail", "versions/{version}/"),
     api("version-artifacts", "versions/{version}/artifacts/"),
     api("artifact-detail", "artifacts/{artifact}/"),
+    # The bytes: the owner reaches the record (a reference answers 409), another owner a 404.
+    api("artifact-download", "artifacts/{artifact}/download/", write=True),
     page("model-list", "models/"),
     page("model-list", "models/?search=secret-model&q=secret-model"),
     page("model-detail", "models/{model}/"),
@@ -280,6 +282,7 @@ MATRIX: list[Case] = [
     page("version-detail", "versions/{version}/"),
     page("version-edit", "versions/{version}/edit/"),
     page("artifact-create", "versions/{version}/artifacts/new/"),
+    page("artifact-download-page", "artifacts/{artifact}/download/", write=True),
     # workflow: actions, transitions, tier changes, dashboards, notifications
     *[
         api(f"api-version-{name}", f"versions/{{version}}/{name}/", method="post", write=True)

@@ -435,12 +435,12 @@ def test_names_records_the_declared_names_used():
         (
             "artifact.securityScan.stauts == 'PASSED'",
             "artifact.securityScan has no field 'stauts'; "
-            "its fields are status, scanner, findings, scannedAt",
+            "its fields are status, scanner, findings, scannedAt, source",
         ),
         (
             "artifacts.all(a, a.securityScan.stauts == 'PASSED')",
             "a.securityScan has no field 'stauts'; "
-            "its fields are status, scanner, findings, scannedAt",
+            "its fields are status, scanner, findings, scannedAt, source",
         ),
         (
             "artifacts.securityScan.status == 'PASSED'",

@@ -14,7 +14,7 @@ from core.choices import Role
 from governance.models import Notification
 from policies import monitoring
 from policies.models import MonitoringRun, Policy, PolicyEvaluation, Violation
-from registry import services as registry_services
+from registry import artifacts as registry_artifacts
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory
 
 pytestmark = pytest.mark.django_db
@@ -94,12 +94,14 @@ def test_a_new_policy_opens_a_violation_and_a_fix_resolves_it(
     # fixed: a new scan result of a deployed artifact resolves it at once
     artifact = failing.artifacts.get()
     with django_capture_on_commit_callbacks(execute=True):
-        registry_services.update_artifact(
-            artifact, actor=owner, security_scan={"status": "PASSED", "scanner": "trivy"}
+        registry_artifacts.update_artifact(
+            artifact,
+            actor=users[Role.SCANNER],
+            security_scan={"status": "PASSED", "scanner": "trivy"},
         )
         monitoring.scan_result_recorded(
             artifact, {"scan_status": {"from": "FAILED", "to": "PASSED"}}
-        )  # what registry.services.update_artifact sets off
+        )  # what registry.artifacts.update_artifact sets off
     violation.refresh_from_db()
     assert (violation.status, violation.resolution) == ("RESOLVED", "the rule passes again")
     assert violation.resolved_at is not None
@@ -117,9 +119,9 @@ def test_a_deployed_artifact_scan_turning_failed_is_a_security_issue_and_a_viola
     assert not Violation.objects.exists()
     artifact = version.artifacts.get()
     with django_capture_on_commit_callbacks(execute=True):
-        registry_services.update_artifact(
+        registry_artifacts.update_artifact(
             artifact,
-            actor=owner,
+            actor=users[Role.SECURITY_ARCHITECT],
             security_scan={"status": "FAILED", "findings": [{"id": "CVE-2026-1"}]},
         )
         monitoring.scan_result_recorded(

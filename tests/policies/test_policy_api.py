@@ -3,7 +3,7 @@ import copy
 import pytest
 
 from audit.models import AuditEvent
-from core.choices import Role
+from core.choices import PEOPLE_ROLES, Role
 from policies.models import Policy, PolicyEvaluation
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory
 
@@ -59,10 +59,12 @@ def test_only_security_architects_write_but_everyone_reads(api, users):
         response = post_policy(api, users[role], GUIDE_POLICY)
         assert response.status_code == 403, role
     post_policy(api, users[Role.SECURITY_ARCHITECT], GUIDE_POLICY)
-    for role in Role:
+    for role in PEOPLE_ROLES:
         listed = api(users[role]).get("/api/v1/policies/")
         assert listed.status_code == 200
         assert listed.json()["count"] == 1
+    # The Scanner service account reads the registry and records scans, nothing else.
+    assert api(users[Role.SCANNER]).get("/api/v1/policies/").status_code == 403
     patched = api(users[Role.MRC]).patch(
         "/api/v1/policies/security-scan-required/", {"status": "DRAFT"}, format="json"
     )

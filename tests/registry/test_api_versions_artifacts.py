@@ -35,7 +35,6 @@ def _artifact_body(**overrides):
         "type": "model",
         "uri": "s3://models/fraud/model.onnx",
         "sha256": SHA,
-        "securityScan": {"status": "PASSED", "scanner": "trivy", "findings": []},
     }
     body.update(overrides)
     return body
@@ -193,14 +192,10 @@ def test_version_list_shows_each_version_with_its_artifacts(api, users, model):
 # ---- artifacts -----------------------------------------------------------------------------
 
 
-def test_add_artifact_with_a_security_scan(api, owner, model):
+def test_add_a_reference_artifact(api, owner, model):
     version = ModelVersionFactory(model=model)
     response = api(owner).post(
-        f"/api/v1/versions/{version.pk}/artifacts/",
-        _artifact_body(
-            securityScan={"status": "FAILED", "scanner": "trivy", "findings": ["CVE-2024-1"]}
-        ),
-        format="json",
+        f"/api/v1/versions/{version.pk}/artifacts/", _artifact_body(), format="json"
     )
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -211,24 +206,58 @@ def test_add_artifact_with_a_security_scan(api, owner, model):
         "s3://models/fraud/model.onnx",
         SHA,
     )
-    scan = body["securityScan"]
-    assert (scan["status"], scan["scanner"], scan["findings"]) == (
-        "FAILED",
-        "trivy",
-        ["CVE-2024-1"],
+    assert (body["held"], body["size"], body["downloadUrl"], body["signature"]) == (
+        False,
+        None,
+        None,
+        None,
     )
-    assert _is_iso_with_timezone(scan["scannedAt"])
+    assert body["securityScan"] == {
+        "status": "PENDING",
+        "scanner": "",
+        "findings": None,
+        "source": None,
+        "scannedBy": None,
+        "scannedAt": None,
+    }
     event = AuditEvent.objects.get(action="ADD_ARTIFACT")
-    assert (event.version_id, event.details["sha256"]) == (version.pk, SHA)
-
+    assert (event.version_id, event.details["sha256"], event.details["held"]) == (
+        version.pk,
+        SHA,
+        False,
+    )
     shown = api(owner).get(f"/api/v1/versions/{version.pk}/").json()
     assert [a["id"] for a in shown["artifacts"]] == [body["id"]]
+
+
+def test_an_owner_may_not_attest_a_scan_of_their_own_artifact(api, owner, model):
+    """The scan result is never self-attested: from the owner it is 403 naming the rule,
+    audited, and nothing is stored."""
+    version = ModelVersionFactory(model=model)
+    before = _denials().count()
+    response = api(owner).post(
+        f"/api/v1/versions/{version.pk}/artifacts/",
+        _artifact_body(securityScan={"status": "PASSED", "scanner": "trivy", "findings": []}),
+        format="json",
+    )
+    assert response.status_code == 403
+    assert "never self-attested" in response.json()["detail"]
+    assert not Artifact.objects.exists()
+    assert _denials().count() == before + 1
+    artifact = ArtifactFactory(version=version, scan_status="FAILED")
+    response = api(owner).patch(
+        f"/api/v1/artifacts/{artifact.pk}/",
+        {"securityScan": {"status": "PASSED", "scanner": "trivy"}},
+        format="json",
+    )
+    assert response.status_code == 403
+    artifact.refresh_from_db()
+    assert artifact.scan_status == "FAILED"
 
 
 def test_add_artifact_without_a_scan_is_pending(api, owner, model):
     version = ModelVersionFactory(model=model)
     body = _artifact_body()
-    del body["securityScan"]
     response = api(owner).post(f"/api/v1/versions/{version.pk}/artifacts/", body, format="json")
     assert response.status_code == 201, response.json()
     assert response.json()["securityScan"]["status"] == "PENDING"
@@ -291,9 +320,9 @@ def test_bad_security_scan_is_400(api, owner, model, scan, field):
     assert not Artifact.objects.exists()
 
 
-def test_patch_artifact_with_a_new_scan_result(api, owner, model):
+def test_patch_artifact_with_a_new_scan_result(api, users, model):
     artifact = ArtifactFactory(version=ModelVersionFactory(model=model), scan_status="PENDING")
-    response = api(owner).patch(
+    response = api(users["Security Architect"]).patch(
         f"/api/v1/artifacts/{artifact.pk}/",
         {"securityScan": {"status": "FAILED", "scanner": "grype", "findings": {"high": 2}}},
         format="json",
@@ -301,6 +330,11 @@ def test_patch_artifact_with_a_new_scan_result(api, owner, model):
     assert response.status_code == 200, response.json()
     scan = response.json()["securityScan"]
     assert (scan["status"], scan["scanner"], scan["findings"]) == ("FAILED", "grype", {"high": 2})
+    assert (scan["source"], scan["scannedBy"]) == (
+        "SECURITY_ARCHITECT",
+        users["Security Architect"].username,
+    )
+    assert _is_iso_with_timezone(scan["scannedAt"])
     artifact.refresh_from_db()
     assert (artifact.scan_status, artifact.scan_scanner) == ("FAILED", "grype")
     event = AuditEvent.objects.get(action="UPDATE_ARTIFACT")
@@ -373,15 +407,17 @@ def test_adding_an_artifact_to_a_submitted_version_is_409(api, owner, submitted)
     assert version.artifacts.count() == 1
 
 
-def test_a_new_scan_on_an_artifact_of_a_submitted_version_is_accepted(api, owner, submitted):
+def test_a_new_scan_on_an_artifact_of_a_submitted_version_is_accepted(api, make_user, submitted):
     version, artifact = submitted
-    response = api(owner).patch(
+    scanner = make_user("Scanner")
+    response = api(scanner).patch(
         f"/api/v1/artifacts/{artifact.pk}/",
         {"securityScan": {"status": "PASSED", "scanner": "trivy"}},
         format="json",
     )
     assert response.status_code == 200, response.json()
     assert response.json()["securityScan"]["status"] == "PASSED"
+    assert response.json()["securityScan"]["source"] == "SCANNER"
     artifact.refresh_from_db()
     assert artifact.scan_status == "PASSED"
     version.refresh_from_db()
@@ -393,7 +429,7 @@ def test_changing_the_uri_of_an_artifact_of_a_submitted_version_is_409(api, owne
     before = _denials().count()
     response = api(owner).patch(
         f"/api/v1/artifacts/{artifact.pk}/",
-        {"uri": "s3://elsewhere/frozen.onnx", "securityScan": {"status": "PASSED"}},
+        {"uri": "s3://elsewhere/frozen.onnx"},
         format="json",
     )
     _assert_409_submitted(response, before, version)
