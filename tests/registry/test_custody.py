@@ -347,3 +347,22 @@ def test_a_reference_from_the_page_says_the_registry_does_not_hold_it(owner, ver
     page = response.content.decode()
     assert "Reference only" in page and "s3://bucket/m.onnx" in page
     assert not Artifact.objects.get().held
+
+
+def test_a_truncated_upload_is_refused_and_stores_nothing(api, owner, version, onnx_bytes):
+    """The body ends in the middle of the file (the client went away): no closing boundary."""
+    boundary = "cut-here"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\nm.onnx\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="type"\r\n\r\nmodel\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="m.onnx"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode() + onnx_bytes[: len(onnx_bytes) // 2]
+    response = api(owner).generic(
+        "POST",
+        f"/api/v1/versions/{version.pk}/artifacts/",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert 400 <= response.status_code < 500, response.content
+    assert not Artifact.objects.exists() and not stored_files()
