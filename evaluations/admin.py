@@ -17,13 +17,30 @@ class EvaluationRunAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
         "status",
         "version",
         "progress",
+        "predictions_source",
+        "thresholds_source",
+        "thresholds_note",
+        "predictions_source",
+        "predictions_note",
+        "artifact",
+        "artifact_sha256",
+        "runtime",
+        "features",
+        "prediction_features",
+        "score_output",
+        "label_output",
         "requested_by",
         "created_at",
         "finished_at",
         "attempts",
     )
-    list_filter = ("suite", "status", "created_at")
-    search_fields = ("version__model__name", "version__version", "dataset_sha256")
+    list_filter = ("suite", "status", "predictions_source", "thresholds_source", "created_at")
+    search_fields = (
+        "version__model__name",
+        "version__version",
+        "dataset_sha256",
+        "artifact_sha256",
+    )
     list_select_related = ("version__model", "requested_by")
     date_hierarchy = "created_at"
     readonly_fields = (
@@ -50,6 +67,16 @@ class EvaluationRunAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
         "segment_columns",
         "thresholds",
         "thresholds_source",
+        "thresholds_note",
+        "predictions_source",
+        "predictions_note",
+        "artifact",
+        "artifact_sha256",
+        "runtime",
+        "features",
+        "prediction_features",
+        "score_output",
+        "label_output",
         "requested_by",
         "created_at",
         "started_at",

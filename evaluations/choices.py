@@ -13,16 +13,36 @@ class RunStatus(models.TextChoices):
     RUNNING = "RUNNING"
     PASSED = "PASSED"
     FAILED = "FAILED"
+    # Finished, but not judged: a threshold that applies could not be evaluated (its metric was
+    # not computed), or no threshold was judged at all. Never a pass.
+    INCOMPLETE = "INCOMPLETE"
     ERROR = "ERROR"
     # Stopped before it finished because its version was retired: it has no outcome.
     CANCELLED = "CANCELLED"
 
 
-# A finished run has an outcome; only PASSED and FAILED runs carry metrics that policies read.
-FINISHED_STATUSES = (RunStatus.PASSED, RunStatus.FAILED)
+# A finished run has an outcome and metrics that policies read; of these only PASSED is a pass.
+FINISHED_STATUSES = (RunStatus.PASSED, RunStatus.FAILED, RunStatus.INCOMPLETE)
 # Nothing more happens to a run in one of these (CANCELLED is never a pass: no metrics).
-DONE_STATUSES = (RunStatus.PASSED, RunStatus.FAILED, RunStatus.ERROR, RunStatus.CANCELLED)
+DONE_STATUSES = (*FINISHED_STATUSES, RunStatus.ERROR, RunStatus.CANCELLED)
+# Runs a later run of the same suite may replace, shown to reviewers as replaced (not hidden).
+NOT_PASSED_STATUSES = (RunStatus.FAILED, RunStatus.INCOMPLETE)
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class PredictionsSource(models.TextChoices):
+    """Who computed the run's predictions (y_pred, y_score)."""
+
+    REGISTRY = "REGISTRY", "computed by the registry from the model artifact"
+    SUBMITTED = "SUBMITTED", "submitted with the dataset"
+
+
+class ThresholdsSource(models.TextChoices):
+    """Where the run's thresholds came from: never looser than the tier's, unless MRC."""
+
+    TIER = "TIER", "the risk tier's defaults"
+    STRICTER = "STRICTER", "stricter than the risk tier's defaults"
+    MRC = "MRC", "relaxed by MRC"
 
 
 class DatasetFormat(models.TextChoices):
@@ -37,6 +57,7 @@ class EvaluationAuditAction(models.TextChoices):
     STARTED = "EVALUATION_STARTED"
     PASSED = "EVALUATION_PASSED"
     FAILED = "EVALUATION_FAILED"
+    INCOMPLETE = "EVALUATION_INCOMPLETE"
     ERROR = "EVALUATION_ERROR"
     REQUEUED = "EVALUATION_REQUEUED"
     CANCELLED = "EVALUATION_CANCELLED"
@@ -45,5 +66,6 @@ class EvaluationAuditAction(models.TextChoices):
 OUTCOME_ACTIONS = {
     RunStatus.PASSED: EvaluationAuditAction.PASSED,
     RunStatus.FAILED: EvaluationAuditAction.FAILED,
+    RunStatus.INCOMPLETE: EvaluationAuditAction.INCOMPLETE,
     RunStatus.ERROR: EvaluationAuditAction.ERROR,
 }

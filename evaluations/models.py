@@ -13,11 +13,14 @@ from core.visibility import VisibleQuerySet
 from evaluations.choices import (
     ACTIVE_STATUSES,
     DONE_STATUSES,
+    FINISHED_STATUSES,
     DatasetFormat,
+    PredictionsSource,
     RunStatus,
     Suite,
+    ThresholdsSource,
 )
-from registry.models import ModelVersion
+from registry.models import Artifact, ModelVersion
 
 
 class EvaluationRunQuerySet(VisibleQuerySet):
@@ -27,7 +30,7 @@ class EvaluationRunQuerySet(VisibleQuerySet):
     model_path = "version__model"
 
     def finished(self) -> EvaluationRunQuerySet:
-        return self.filter(status__in=(RunStatus.PASSED, RunStatus.FAILED))
+        return self.filter(status__in=FINISHED_STATUSES)
 
 
 class EvaluationRun(models.Model):
@@ -65,7 +68,34 @@ class EvaluationRun(models.Model):
     sensitive_features = models.JSONField(default=list, blank=True)
     segment_columns = models.JSONField(default=list, blank=True)
     thresholds = models.JSONField(default=dict, blank=True)
-    thresholds_source = models.CharField(max_length=200, blank=True)
+    # TIER, STRICTER or MRC (blank: a run from before thresholds were a floor whose document was
+    # looser than its tier's, see migration 0004); thresholds_note says it in words.
+    thresholds_source = models.CharField(
+        max_length=10, choices=ThresholdsSource.choices, default=ThresholdsSource.TIER, blank=True
+    )
+    thresholds_note = models.CharField(max_length=500, blank=True)
+
+    # Where the predictions came from. REGISTRY: the worker ran `artifact` (bytes checked
+    # against artifact_sha256) with `runtime`, feeding it prediction_features and reading
+    # score_output (and label_output, else y_score >= 0.5). `features` is the column order the
+    # request gave for a single-tensor input (empty: the default rule).
+    predictions_source = models.CharField(
+        max_length=10, choices=PredictionsSource.choices, default=PredictionsSource.SUBMITTED
+    )
+    predictions_note = models.CharField(max_length=500, blank=True)
+    artifact = models.ForeignKey(
+        Artifact,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="evaluation_runs",
+    )
+    artifact_sha256 = models.CharField(max_length=64, blank=True)
+    runtime = models.CharField(max_length=100, blank=True)
+    features = models.JSONField(default=list, blank=True)
+    prediction_features = models.JSONField(default=list, blank=True)
+    score_output = models.CharField(max_length=300, blank=True)
+    label_output = models.CharField(max_length=300, blank=True)
 
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -98,6 +128,10 @@ class EvaluationRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def computed_by_registry(self) -> bool:
+        return self.predictions_source == PredictionsSource.REGISTRY
 
     @property
     def is_done(self) -> bool:

@@ -12,8 +12,10 @@ from evaluations.metrics import SUITES
 from evaluations.selectors import (
     HISTORY_PER_SUITE,
     PANEL_RECENT,
+    REPLACED_PER_SUITE,
     default_thresholds_text,
     latest_finished,
+    replaced_runs,
     runs_of_version,
 )
 from registry.choices import VersionState
@@ -37,7 +39,9 @@ def version_panel(version, user, *, form: RunEvaluationForm | None = None) -> di
     for run in recent:
         if len(history[run.suite]) < HISTORY_PER_SUITE:
             history[run.suite].append(run)
+    replaced = replaced_runs(version)
     can_run = access.may_run(user, version.model) and version.state != VersionState.RETIRED
+    artifacts = list(version.artifacts.order_by("created_at", "id")) if can_run else []
     panel.update(
         {
             "can_run": can_run,
@@ -47,12 +51,14 @@ def version_panel(version, user, *, form: RunEvaluationForm | None = None) -> di
                     "label": Suite(suite).label,
                     "latest": latest.get(suite),
                     "history": history[suite],
+                    "replaced": replaced.get(suite, [])[:REPLACED_PER_SUITE],
+                    "replaced_more": max(0, len(replaced.get(suite, [])) - REPLACED_PER_SUITE),
                 }
                 for suite in SUITES
             ],
             "active": [run for run in recent if run.status in ACTIVE_STATUSES],
             "run_count": len(recent),
-            "form": (form or RunEvaluationForm()) if can_run else None,
+            "form": (form or RunEvaluationForm(artifacts=artifacts)) if can_run else None,
             "default_thresholds": default_thresholds_text(version.model.risk_tier),
             "risk_tier": version.model.risk_tier,
             "descriptions": catalogue.DESCRIPTIONS,

@@ -25,8 +25,10 @@ from django_q.tasks import async_task
 
 from audit.choices import EventType
 from audit.services import record_event
+from core.choices import Role
 from core.domain import domain_action
-from core.errors import InvalidState
+from core.errors import DomainError, InvalidState
+from core.roles import has_role
 from core.text import clean_json, clean_text
 from evaluations import conf
 from evaluations.access import READ_EVALUATIONS, RUN_EVALUATION, authorize_read, authorize_run
@@ -34,6 +36,7 @@ from evaluations.choices import (
     ACTIVE_STATUSES,
     OUTCOME_ACTIONS,
     EvaluationAuditAction,
+    PredictionsSource,
     RunStatus,
 )
 from evaluations.metrics import DatasetError, ThresholdsError, load_dataset, run_suite
@@ -42,7 +45,9 @@ from evaluations.models import EvaluationRun
 from evaluations.uploads import PreparedDataset, PreparedRun, prepare_run
 from governance.choices import NotificationKind
 from governance.notifications import notify
+from registry import custody
 from registry.choices import VersionState
+from registry.execution import ExecutableModel, ExecutionError
 from registry.models import ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -90,8 +95,15 @@ def request_evaluation(
     sensitive_features=(),
     segment_columns=(),
     thresholds: Any = None,
+    artifact: Any = None,
+    features=(),
 ) -> EvaluationRun:
     """Check the request, store the files and queue the run; the worker computes it.
+
+    A dataset without y_pred is predicted by the registry with `artifact` (an id of one of the
+    version's artifacts) or the version's executable `model` artifact; `features` orders a
+    single tensor input's columns. Thresholds looser than the tier's are refused unless the
+    actor is MRC.
 
     Raises Forbidden (403), InvalidState (409) or django ValidationError (400, by field).
     """
@@ -104,6 +116,10 @@ def request_evaluation(
         sensitive_features=sensitive_features,
         segment_columns=segment_columns,
         thresholds=thresholds,
+        artifacts=list(version.artifacts.order_by("created_at", "id")),
+        artifact=artifact,
+        features=features,
+        may_relax_thresholds=has_role(actor, Role.MRC),
     )
     stored = _store_files(version, prepared)
     try:
@@ -155,6 +171,12 @@ def _queue_run(
         segment_columns=prepared.segment_columns,
         thresholds=prepared.thresholds,
         thresholds_source=prepared.thresholds_source,
+        thresholds_note=prepared.thresholds_note,
+        predictions_source=prepared.predictions_source,
+        predictions_note=clean_text(prepared.predictions_note, 500),
+        artifact=prepared.artifact,
+        artifact_sha256=prepared.artifact.sha256 if prepared.artifact is not None else "",
+        features=prepared.features,
         requested_by=actor,
         **_dataset_fields("dataset", prepared.dataset, stored.get("dataset")),
         **_dataset_fields("reference", prepared.reference, stored.get("reference")),
@@ -185,6 +207,11 @@ def _audit(run: EvaluationRun, action: str, *, user=None, **extra) -> None:
         details["referenceSha256"] = run.reference_sha256
     if run.sensitive_features:
         details["sensitiveFeatures"] = run.sensitive_features
+    details["predictionsSource"] = run.predictions_source
+    if run.artifact_id is not None:
+        details["artifactId"] = run.artifact_id
+        details["artifactSha256"] = run.artifact_sha256
+    details["thresholdsSource"] = run.thresholds_source
     details.update(extra)
     record_event(
         EventType.EVALUATION_RUN,
@@ -292,6 +319,11 @@ class StoredFileError(DatasetError):
     pass
 
 
+class PredictionError(DatasetError):
+    """The registry could not compute the run's predictions: the artifact's bytes, the model
+    or the dataset's fit to its inputs. The message names the artifact, column or input."""
+
+
 def _load_stored(run: EvaluationRun, which: str):
     if which == "dataset":
         field, sha, fmt, what = run.dataset, run.dataset_sha256, run.dataset_format, ""
@@ -328,6 +360,8 @@ def execute(run: EvaluationRun, progress: ProgressWriter) -> dict[str, Any]:
     if run.reference_dataset:
         progress(5, "reading the reference dataset")
         reference = _load_stored(run, "reference")
+    if run.predictions_source == PredictionsSource.REGISTRY:
+        predict(run, data, progress)
     progress(LOAD_SHARE, f"dataset loaded: {len(data)} rows")
     return run_suite(
         run.suite,
@@ -338,6 +372,44 @@ def execute(run: EvaluationRun, progress: ProgressWriter) -> dict[str, Any]:
         thresholds=run.thresholds or None,
         progress=progress.engine(),
     )
+
+
+def predict(run: EvaluationRun, data, progress: ProgressWriter) -> None:
+    """Run the run's artifact over `data` and add its y_score and y_pred columns to `data`
+    itself (batched inside predict_frame: the dataset is never copied). The provenance is set
+    on `run` for finish() to store."""
+    artifact = run.artifact
+    label = f"artifact {run.artifact_id}"
+    if artifact is None:
+        raise PredictionError(f"{label} is gone: nothing was run")
+    progress(6, f"running the model ({label})", force=True)
+    try:
+        content = custody.read_verified(artifact)
+    except DomainError as exc:
+        raise PredictionError(str(exc)) from None
+    except (FileNotFoundError, OSError) as exc:
+        raise PredictionError(
+            f"the stored bytes of {label} cannot be read ({exc.strerror or exc})"
+        ) from None
+    if artifact.sha256 != run.artifact_sha256:
+        raise PredictionError(
+            f"{label} now records SHA-256 {artifact.sha256}, not the {run.artifact_sha256} "
+            "it had when the run was queued: nothing was run"
+        )
+    try:
+        model = ExecutableModel.load(content)
+        del content
+        predictions = model.predict_frame(
+            data, features=run.features or None, exclude=run.sensitive_features
+        )
+    except ExecutionError as exc:
+        raise PredictionError(f"the registry could not run {label} on the dataset: {exc}") from None
+    data["y_score"] = predictions.y_score
+    data["y_pred"] = predictions.y_pred
+    run.runtime = predictions.runtime
+    run.prediction_features = list(predictions.features)
+    run.score_output = predictions.score_output
+    run.label_output = predictions.label_output or ""
 
 
 def run_evaluation(run_id: int) -> str:
@@ -391,9 +463,27 @@ def _describe_failures(results: list[dict]) -> str:
     return ", ".join(parts)
 
 
+def outcome_status(results: list[dict]) -> str:
+    """FAILED when a threshold failed; else INCOMPLETE when one could not be judged or none
+    was judged at all; else PASSED. A failure says more than a gap, so it wins."""
+    judged = [r for r in results if r.get("passed") is not None]
+    if any(r.get("passed") is False for r in judged):
+        return RunStatus.FAILED
+    if not judged or len(judged) < len(results):
+        return RunStatus.INCOMPLETE
+    return RunStatus.PASSED
+
+
+def _describe_unjudged(run: EvaluationRun) -> str:
+    missing = [r["metric"] for r in run.unevaluated_thresholds]
+    if missing:
+        return f"is INCOMPLETE: not judged ({', '.join(missing)} could not be computed)"
+    return "is INCOMPLETE: no threshold was judged"
+
+
 def finish(run: EvaluationRun, result: dict[str, Any]) -> str:
-    status = RunStatus.PASSED if result.get("passed") else RunStatus.FAILED
     results = clean_json(result.get("thresholdResults") or [])
+    status = outcome_status(results)
     now = timezone.now()
     with transaction.atomic():
         updated = EvaluationRun.objects.filter(
@@ -408,6 +498,10 @@ def finish(run: EvaluationRun, result: dict[str, Any]) -> str:
             error="",
             finished_at=now,
             heartbeat_at=now,
+            runtime=run.runtime,
+            prediction_features=run.prediction_features,
+            score_output=run.score_output,
+            label_output=run.label_output,
         )
         if not updated:
             return _stopped(run)
@@ -423,6 +517,8 @@ def finish(run: EvaluationRun, result: dict[str, Any]) -> str:
         )
         if status == RunStatus.FAILED:
             _notify_owner(run, f"FAILED its thresholds: {_describe_failures(failed)}")
+        elif status == RunStatus.INCOMPLETE:
+            _notify_owner(run, _describe_unjudged(run))
     return status
 
 

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from core.api.fields import UsernameField
 from core.api.serializers import ModelOutputSerializer
-from evaluations.choices import RunStatus
+from evaluations.choices import PredictionsSource, RunStatus
 from evaluations.models import EvaluationRun
 
 
@@ -46,7 +46,13 @@ class ThresholdResultSchema(serializers.Serializer):
     note = serializers.CharField(required=False)
 
 
-@extend_schema_field({"type": "string", "description": "QUEUED, RUNNING, PASSED, FAILED or ERROR"})
+@extend_schema_field(
+    {
+        "type": "string",
+        "description": "QUEUED, RUNNING, PASSED, FAILED, INCOMPLETE (a threshold could not be "
+        "judged, or none was: never a pass), ERROR or CANCELLED",
+    }
+)
 class RunStatusText(serializers.CharField):
     """The status in lists. Only EvaluationRunOutput declares it as an enum, so the schema has
     one EvaluationRunOutputStatusEnum instead of a name collision among `status` enums."""
@@ -63,7 +69,34 @@ class EvaluationRunSummaryOutput(ModelOutputSerializer):
     reference_dataset = serializers.SerializerMethodField()
     sensitive_features = serializers.JSONField()
     segment_columns = serializers.JSONField()
-    thresholds_source = serializers.CharField()
+    thresholds_source = serializers.CharField(
+        help_text="TIER (the risk tier's defaults), STRICTER (stricter than them) or MRC "
+        "(relaxed by MRC); empty for a run from before thresholds were a floor"
+    )
+    thresholds_note = serializers.CharField(help_text="the thresholds' source in words")
+    predictions_source = serializers.ChoiceField(
+        choices=PredictionsSource.values,
+        help_text="REGISTRY: computed by running `artifact`; SUBMITTED: carried by the dataset",
+    )
+    predictions_note = serializers.CharField()
+    artifact = serializers.IntegerField(source="artifact_id", allow_null=True)
+    artifact_sha256 = serializers.CharField(
+        allow_null=True, help_text="the SHA-256 of the model bytes the registry ran"
+    )
+    runtime = serializers.CharField(allow_null=True, help_text="e.g. onnxruntime 1.31.1")
+    features = serializers.ListField(
+        child=serializers.CharField(), help_text="the feature column order the request gave"
+    )
+    prediction_features = serializers.ListField(
+        child=serializers.CharField(), help_text="the columns fed to the model, in feed order"
+    )
+    score_output = serializers.CharField(
+        allow_null=True, help_text="the model output y_score was read from"
+    )
+    label_output = serializers.CharField(
+        allow_null=True,
+        help_text="the model output y_pred was read from; null: y_score >= 0.5",
+    )
     requested_by = UsernameField()
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
@@ -85,12 +118,30 @@ class EvaluationRunSummaryOutput(ModelOutputSerializer):
             "sensitive_features",
             "segment_columns",
             "thresholds_source",
+            "thresholds_note",
+            "predictions_source",
+            "predictions_note",
+            "artifact",
+            "artifact_sha256",
+            "runtime",
+            "features",
+            "prediction_features",
+            "score_output",
+            "label_output",
             "requested_by",
             "attempts",
             "created_at",
             "started_at",
             "finished_at",
         ]
+
+    def to_representation(self, run):
+        data = super().to_representation(run)
+        # Empty provenance strings are published as null: there is no artifact, runtime...
+        for key in ("artifactSha256", "runtime", "scoreOutput", "labelOutput"):
+            if data.get(key) == "":
+                data[key] = None
+        return data
 
     @extend_schema_field(ThresholdResultSchema(many=True))
     def get_threshold_results(self, run) -> list:
@@ -131,6 +182,16 @@ class EvaluationRunOutput(EvaluationRunSummaryOutput):
             "segment_columns",
             "thresholds",
             "thresholds_source",
+            "thresholds_note",
+            "predictions_source",
+            "predictions_note",
+            "artifact",
+            "artifact_sha256",
+            "runtime",
+            "features",
+            "prediction_features",
+            "score_output",
+            "label_output",
             "requested_by",
             "attempts",
             "created_at",

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 
 from core.text import clean_text
 from evaluations import conf
-from evaluations.choices import DatasetFormat, Suite
+from evaluations.choices import DatasetFormat, PredictionsSource, Suite, ThresholdsSource
 from evaluations.metrics import (
     SUITES,
     DatasetError,
@@ -32,10 +32,14 @@ from evaluations.metrics import (
     validate_sensitive_features,
     validate_thresholds,
 )
+from evaluations.metrics.thresholds import SUITE_SECTIONS, looser_than
+from registry.execution import ExecutionError, input_plan, select_outputs
 
 PARQUET_MAGIC = b"PAR1"
 PARQUET_EXTENSIONS = (".parquet", ".pq")
 MAX_NAMED_COLUMNS = 50
+# A single tensor input's columns, in order (wide models have many features).
+MAX_FEATURES = 2000
 MAX_THRESHOLDS_TEXT = 20_000
 
 # Field names, as the API calls them.
@@ -45,6 +49,12 @@ REFERENCE = "referenceDataset"
 SENSITIVE = "sensitiveFeatures"
 SEGMENTS = "segmentColumns"
 THRESHOLDS = "thresholds"
+ARTIFACT = "artifact"
+FEATURES = "features"
+
+MODEL_ARTIFACT_TYPE = "model"
+PREDICTION_COLUMNS = ("y_pred", "y_score")
+RELAX_RULE = "only MRC may relax a threshold"
 
 
 @dataclass
@@ -70,6 +80,11 @@ class PreparedRun:
     segment_columns: list[str]
     thresholds: dict[str, dict[str, float]]
     thresholds_source: str
+    thresholds_note: str
+    predictions_source: str = PredictionsSource.SUBMITTED
+    predictions_note: str = ""
+    artifact: Any = None  # the registry.Artifact to run, for REGISTRY predictions
+    features: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -148,35 +163,59 @@ def parse_names(values: Any) -> list[str]:
     return [str(v).strip() for v in values if str(v).strip()]
 
 
-def parse_thresholds(text: Any, risk_tier: str, problems: _Problems) -> tuple[dict, str]:
-    """The thresholds document given as JSON text, or the risk tier's defaults."""
+def parse_thresholds(text: Any, risk_tier: str, problems: _Problems) -> dict:
+    """The thresholds document: the risk tier's defaults, with the values given as JSON text
+    (or a dict) in their place. A section or metric left out keeps the tier's value, so a run
+    is never judged by fewer thresholds than its tier's by accident."""
+    defaults = thresholds_for_tier(risk_tier)
     if text is None or (isinstance(text, str) and not text.strip()):
-        return thresholds_for_tier(risk_tier), f"risk tier default ({risk_tier})"
+        return defaults
     if isinstance(text, dict):
         document: Any = text
     else:
         if len(str(text)) > MAX_THRESHOLDS_TEXT:
             problems.add(THRESHOLDS, f"longer than {MAX_THRESHOLDS_TEXT} characters")
-            return {}, ""
+            return {}
         try:
             document = json.loads(str(text), parse_constant=_refuse_constant)
         except (ValueError, RecursionError) as exc:
             problems.add(THRESHOLDS, f"not valid JSON: {exc}")
-            return {}, ""
+            return {}
     try:
         given = validate_thresholds(document)
     except ThresholdsError as exc:
         problems.add(THRESHOLDS, str(exc))
-        return {}, ""
-    # A section left out is taken from the tier, so that a run is never judged by no threshold
-    # by accident; an explicitly empty section still means "judge nothing" for that suite.
-    defaults = thresholds_for_tier(risk_tier)
-    missing = [section for section in defaults if section not in given]
-    source = "supplied with the request"
-    if missing:
-        source += f" ({risk_tier} defaults for {', '.join(missing)})"
-        given = {**given, **{section: defaults[section] for section in missing}}
-    return given, source
+        return {}
+    return {
+        section: {**defaults.get(section, {}), **given.get(section, {})}
+        for section in dict.fromkeys([*defaults, *given])
+    }
+
+
+def thresholds_source(
+    document: dict, suite: str, risk_tier: str, *, may_relax: bool, problems: _Problems
+) -> tuple[str, str]:
+    """(TIER | STRICTER | MRC, the same in words) for the section of `document` that judges
+    `suite`; a looser threshold is a problem naming its metric unless `may_relax` (MRC)."""
+    section = SUITE_SECTIONS.get(suite)
+    if section is None:  # security: one fixed threshold, no document section
+        return ThresholdsSource.TIER, f"{risk_tier} defaults"
+    given = document.get(section, {})
+    defaults = thresholds_for_tier(risk_tier).get(section, {})
+    looser = looser_than(given, defaults, risk_tier)
+    if looser and not may_relax:
+        for _metric, message in looser:
+            problems.add(THRESHOLDS, f"{message}; {RELAX_RULE}")
+        return "", ""
+    changed = [
+        f"{metric} {value:g}" for metric, value in given.items() if defaults.get(metric) != value
+    ]
+    if looser:
+        relaxed = ", ".join(message for _metric, message in looser)
+        return ThresholdsSource.MRC, f"{risk_tier} defaults relaxed by MRC: {relaxed}"
+    if changed:
+        return ThresholdsSource.STRICTER, f"{risk_tier} defaults, stricter: {', '.join(changed)}"
+    return ThresholdsSource.TIER, f"{risk_tier} defaults"
 
 
 def _refuse_constant(name: str):
@@ -196,6 +235,134 @@ def _check_names(frame, names: list[str], key: str, problems: _Problems, check) 
         return []
 
 
+def _artifact_label(artifact) -> str:
+    return f"artifact {artifact.pk} ({artifact.name})"
+
+
+def _choose_artifact(artifacts: list, given: Any, problems: _Problems):
+    """The artifact the request names (it must be one of this version's that the registry can
+    run), or None when it names none or a wrong one (a problem then says why)."""
+    if given in (None, ""):
+        return None
+    try:
+        wanted = int(given)
+    except (TypeError, ValueError):
+        problems.add(ARTIFACT, f"{given!r} is not an artifact id")
+        return None
+    chosen = next((a for a in artifacts if a.pk == wanted), None)
+    if chosen is None:
+        problems.add(ARTIFACT, f"artifact {wanted} is not an artifact of this version")
+    elif not chosen.executable:
+        problems.add(
+            ARTIFACT,
+            f"{_artifact_label(chosen)} is not a model the registry can run: it must be held by "
+            "the registry (uploaded as a file), in ONNX format, with a signature it could read",
+        )
+        return None
+    return chosen
+
+
+def default_model(artifacts: list):
+    """The version's first executable artifact of type `model`, by creation, or None."""
+    return next((a for a in artifacts if a.type == MODEL_ARTIFACT_TYPE and a.executable), None)
+
+
+@dataclass
+class _PredictionPlan:
+    source: str = PredictionsSource.SUBMITTED
+    note: str = ""
+    artifact: Any = None
+
+
+def _plan_predictions(
+    frame: pd.DataFrame | None,
+    *,
+    suite: str,
+    artifacts: list,
+    given: Any,
+    features: list[str],
+    sensitive: list[str],
+    problems: _Problems,
+) -> _PredictionPlan:
+    """Whether the registry computes the predictions (the dataset has no y_pred) and with
+    which artifact, checking at once that the dataset's columns fit the model's inputs."""
+    chosen = _choose_artifact(artifacts, given, problems)
+    if frame is None:
+        return _PredictionPlan()
+    if "y_pred" in frame.columns:
+        if features:
+            problems.add(
+                FEATURES,
+                "features are fed to the model only when the registry computes the "
+                "predictions, and this dataset carries y_pred",
+            )
+        model = chosen or default_model(artifacts)
+        note = "the dataset carries y_pred, so its predictions were used as submitted"
+        if model is not None:
+            note += f"; {_artifact_label(model)} was not run"
+        return _PredictionPlan(note=note)
+    if "y_score" in frame.columns:
+        problems.add(
+            DATASET,
+            "the dataset has y_score but no y_pred: include both, or neither to have the "
+            "registry compute them by running the model",
+        )
+        return _PredictionPlan()
+    model = chosen or (default_model(artifacts) if given in (None, "") else None)
+    if model is None:
+        if given not in (None, ""):
+            return _PredictionPlan()  # the artifact problem is already said
+        if suite == Suite.SECURITY:
+            if features:
+                problems.add(FEATURES, "there is no model to feed: the version has none to run")
+            return _PredictionPlan(
+                note="the dataset carries no predictions and the version has no model the "
+                "registry can run: only the data was checked"
+            )
+        problems.add(
+            DATASET,
+            "the dataset has no y_pred column and this version has no model the registry can "
+            "run: upload the model as an ONNX file (artifact type 'model'), or include y_pred "
+            "(and y_score) in the dataset",
+        )
+        return _PredictionPlan()
+    try:
+        input_plan(
+            model.signature,
+            [str(c) for c in frame.columns],
+            features=features or None,
+            exclude=sensitive,
+            dtypes=frame.dtypes,
+        )
+    except ExecutionError as exc:
+        problems.add(
+            FEATURES if features else DATASET,
+            f"the dataset does not fit the inputs of {_artifact_label(model)}: {exc}",
+        )
+    try:
+        select_outputs(model.signature)
+    except ExecutionError as exc:
+        problems.add(ARTIFACT, f"{_artifact_label(model)} cannot be evaluated: {exc}")
+    return _PredictionPlan(
+        source=PredictionsSource.REGISTRY,
+        note=f"predictions computed by the registry from {_artifact_label(model)}",
+        artifact=model,
+    )
+
+
+def _check_labels(frame: pd.DataFrame, has_predictions: bool, problems: _Problems) -> None:
+    """The labels and scores of a dataset for a suite that judges predictions; without y_pred
+    (the registry computes it) y_true is still required."""
+    try:
+        validate_dataset(frame, require_labels=has_predictions)
+    except DatasetError as exc:
+        problems.add(DATASET, exc.message)
+        return
+    if not has_predictions and "y_true" not in frame.columns:
+        columns = ", ".join(str(c) for c in list(frame.columns)[:20])
+        problems.add(DATASET, f"missing required column 'y_true' (columns found: {columns})")
+
+
 def prepare_run(
     *,
     suite: Any,
@@ -205,14 +372,32 @@ def prepare_run(
     sensitive_features: Any = (),
     segment_columns: Any = (),
     thresholds: Any = None,
+    artifacts: list | tuple = (),
+    artifact: Any = None,
+    features: Any = (),
+    may_relax_thresholds: bool = False,
 ) -> PreparedRun:
-    """Read and check everything a run needs; raise ValidationError naming each problem."""
+    """Read and check everything a run needs; raise ValidationError naming each problem.
+
+    `artifacts` are the version's (in creation order), of which `artifact` (an id) or the
+    first executable `model` one is run when the dataset carries no predictions; `features`
+    orders a single-tensor input's columns; `may_relax_thresholds` (MRC) allows thresholds
+    looser than the tier's."""
     problems = _Problems()
     if suite not in SUITES:
         problems.add(SUITE, f"unknown suite {suite!r}; suites are {', '.join(SUITES)}")
-    document, source = parse_thresholds(thresholds, risk_tier, problems)
+    document = parse_thresholds(thresholds, risk_tier, problems)
+    source, source_note = "", ""
+    if suite in SUITES and document:
+        source, source_note = thresholds_source(
+            document, suite, risk_tier, may_relax=may_relax_thresholds, problems=problems
+        )
     sensitive = parse_names(sensitive_features)
     segments = parse_names(segment_columns)
+    feature_names = parse_names(features)
+    if len(feature_names) > MAX_FEATURES:
+        problems.add(FEATURES, f"at most {MAX_FEATURES} columns")
+        feature_names = []
     if suite == Suite.BIAS and not sensitive:
         problems.add(
             SENSITIVE,
@@ -230,13 +415,19 @@ def prepare_run(
             if frame is not None:
                 if suite != Suite.SECURITY:
                     # The security suite reports unusable labels as findings instead.
-                    try:
-                        validate_dataset(frame)
-                    except DatasetError as exc:
-                        problems.add(DATASET, exc.message)
+                    _check_labels(frame, "y_pred" in frame.columns, problems)
                 prepared = _prepared(name, fmt, content, frame)
     sensitive = _check_names(frame, sensitive, SENSITIVE, problems, validate_sensitive_features)
     segments = _check_names(frame, segments, SEGMENTS, problems, validate_segment_columns)
+    plan = _plan_predictions(
+        frame,
+        suite=suite,
+        artifacts=list(artifacts),
+        given=artifact,
+        features=feature_names,
+        sensitive=sensitive,
+        problems=problems,
+    )
 
     reference = None
     if reference_dataset is not None:
@@ -263,4 +454,9 @@ def prepare_run(
         segment_columns=segments,
         thresholds=document,
         thresholds_source=source,
+        thresholds_note=source_note,
+        predictions_source=plan.source,
+        predictions_note=plan.note,
+        artifact=plan.artifact,
+        features=feature_names,
     )

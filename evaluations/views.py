@@ -31,7 +31,11 @@ def run_create(request, pk: int):
     """The "Run evaluation" form (also shown on the version page's panel)."""
     version = _visible_version(request, pk)
     services.check_may_run(version, actor=request.user)
-    form = RunEvaluationForm(request.POST or None, request.FILES or None)
+    form = RunEvaluationForm(
+        request.POST or None,
+        request.FILES or None,
+        artifacts=list(version.artifacts.order_by("created_at", "id")),
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -44,6 +48,8 @@ def run_create(request, pk: int):
                 sensitive_features=split_names(data["sensitive_features"]),
                 segment_columns=split_names(data["segment_columns"]),
                 thresholds=data["thresholds"],
+                artifact=data.get("artifact") or None,
+                features=split_names(data.get("features", "")),
             )
         except ValidationError as error:
             form.add_service_errors(error.message_dict)
@@ -67,7 +73,7 @@ def run_create(request, pk: int):
 def run_detail(request, pk: int):
     run = get_object_or_404(
         EvaluationRun.objects.visible_to(request.user).select_related(
-            "version__model__owner", "requested_by"
+            "version__model__owner", "requested_by", "artifact"
         ),
         pk=pk,
     )

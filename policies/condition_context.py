@@ -19,8 +19,14 @@ Shapes at evaluation time::
                  (the version's artifact of type "model", else its first;
                   absent when the version has no artifacts)
     artifacts    list(artifact)
-    evaluations  map(suite, {status: string, metrics: map(string, number|null|map)})
-                 suites: "performance", "bias", "robustness", "security"
+    evaluations  map(suite, {status: string, metrics: map(string, number|null|map),
+                             predictionsSource: "REGISTRY"|"SUBMITTED",
+                             thresholdsSource: "TIER"|"STRICTER"|"MRC"|null,
+                             artifactSha256: string|null, datasets: int})
+                 suites: "performance", "bias", "robustness", "security"; each the latest
+                 finished run (status PASSED, FAILED or INCOMPLETE: only PASSED is a pass);
+                 datasets: how many distinct dataset SHA-256 values that suite's finished
+                 runs on the version used
     environment  "staging" | "production"
 """
 
@@ -120,6 +126,8 @@ SCAN_STATUSES = ("PASSED", "FAILED", "PENDING")
 SCAN_SOURCES = ("REGISTRY", "SCANNER", "SECURITY_ARCHITECT")
 ENVIRONMENTS = ("staging", "production")
 EVALUATION_SUITES = ("performance", "bias", "robustness", "security")
+PREDICTIONS_SOURCES = ("REGISTRY", "SUBMITTED")
+THRESHOLDS_SOURCES = ("TIER", "STRICTER", "MRC")
 
 STRING = Scalar("string", "text")
 TAGS = MapOf(STRING)
@@ -150,6 +158,10 @@ EVALUATION_RUN = Record(
     {
         "status": Scalar("string", "PASSED"),
         "metrics": MapOf(METRIC),
+        "predictionsSource": Scalar("string", "REGISTRY", choices=PREDICTIONS_SOURCES),
+        "thresholdsSource": Scalar("string", "TIER", choices=THRESHOLDS_SOURCES, nullable=True),
+        "artifactSha256": Scalar("string", "0" * 64, nullable=True),
+        "datasets": Scalar("int", 1),
     }
 )
 MODEL = Record(

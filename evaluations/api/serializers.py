@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from core.api.fields import StrictInputSerializer
 from evaluations.choices import Suite
-from evaluations.uploads import MAX_NAMED_COLUMNS, MAX_THRESHOLDS_TEXT
+from evaluations.uploads import MAX_FEATURES, MAX_NAMED_COLUMNS, MAX_THRESHOLDS_TEXT
 
 # ---- output -------------------------------------------------------------------------------
 
@@ -63,5 +63,20 @@ class EvaluationCreateInput(StrictInputSerializer):
         required=False,
         allow_blank=True,
         max_length=MAX_THRESHOLDS_TEXT,
-        help_text="the thresholds document as JSON text; default: the model's risk tier's",
+        help_text="the thresholds document as JSON text: values in place of the model's risk "
+        "tier's, never looser (only MRC may relax one); what it leaves out keeps the tier's",
+    )
+    artifact = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="the artifact (of this version, an ONNX model the registry holds) that "
+        "computes the predictions when the dataset has no y_pred; default: the version's "
+        "first executable artifact of type model",
+    )
+    features = NameList(
+        required=False,
+        default=list,
+        max_length=MAX_FEATURES,
+        help_text="repeat the field once per column: the columns of the model's single tensor "
+        "input, in order; default: every column but y_true and the sensitive features",
     )

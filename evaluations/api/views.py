@@ -55,7 +55,7 @@ class VersionEvaluationsView(generics.ListAPIView):
         responses={
             202: EvaluationQueuedOutput,
             400: OpenApiResponse(description="invalid input, by field"),
-            403: OpenApiResponse(description="only the model's owner runs evaluations"),
+            403: OpenApiResponse(description="only the model's owner or MRC runs evaluations"),
             404: OpenApiResponse(description="no such version, or not visible to you"),
             409: OpenApiResponse(description="the version is RETIRED"),
             415: OpenApiResponse(description="the body is not multipart/form-data"),

@@ -119,7 +119,8 @@ def run_suite(
     if unevaluated:
         notes.append(
             f"thresholds not evaluated because the metric could not be computed: "
-            f"{', '.join(unevaluated)}; they do not fail the run but need review"
+            f"{', '.join(unevaluated)}; the run is INCOMPLETE (never a pass) unless a threshold "
+            "failed"
         )
     report(100, f"{suite} suite done")
     return to_jsonable(

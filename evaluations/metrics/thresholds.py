@@ -9,6 +9,13 @@ A threshold passes when the metric value is
   drifts when its p-value is below it; the metric value is the smallest p-value, so the
   threshold passes when that value is at or above the level, i.e. when no feature drifts.
 
+Stricter and looser (``looser_than``): a run's thresholds may be stricter than the tier's,
+never looser (only MRC may relax one, checked by the caller). Stricter is a higher value for
+``min`` metrics, a lower one for ``max`` metrics, and a **higher** significance level for
+``driftDetection``: a higher level flags a feature as drifting on weaker evidence (a p-value of
+0.07 drifts at 0.10 and not at 0.05), so it demands more stability; the HIGH tier's 0.10 is
+stricter than MEDIUM's 0.05.
+
 "At or above"/"at or below" allow an absolute tolerance of ``TOLERANCE`` (1e-12) so that
 a value mathematically equal to the threshold is not failed by floating-point rounding
 (``0.4 - 0.3`` is ``0.10000000000000003``). The significance comparison is exact, to agree
@@ -29,7 +36,9 @@ __all__ = [
     "TIER_THRESHOLDS",
     "TOLERANCE",
     "ThresholdsError",
+    "describe_direction",
     "evaluate_thresholds",
+    "looser_than",
     "overall_passed",
     "thresholds_for_tier",
     "validate_thresholds",
@@ -158,6 +167,44 @@ def validate_thresholds(document: Any) -> dict[str, dict[str, float]]:
     return result
 
 
+def describe_direction(direction: str) -> str:
+    """How a threshold of `direction` is met, in words."""
+    return {"min": "at or above", "max": "at or below"}.get(
+        direction, "a significance level: no p-value below it"
+    )
+
+
+def is_looser(direction: str, value: float, default: float) -> bool:
+    """Whether the threshold `value` demands less than `default` (see the module's docstring)."""
+    if direction == "min":
+        return value < default - TOLERANCE
+    if direction == "max":
+        return value > default + TOLERANCE
+    return value < default  # significance: a lower level flags drift on stronger evidence only
+
+
+def looser_than(
+    section: Mapping[str, float], defaults: Mapping[str, float], tier: str
+) -> list[tuple[str, str]]:
+    """`(metric, message)` for each threshold of `section` looser than the tier's `defaults`,
+    e.g. ``accuracy: 0.1 is looser than the MEDIUM default 0.8 (at or above)``."""
+    found = []
+    for metric, default in defaults.items():
+        if metric not in section:
+            continue
+        value = section[metric]
+        direction = DIRECTIONS[metric]
+        if is_looser(direction, float(value), float(default)):
+            found.append(
+                (
+                    metric,
+                    f"{metric}: {value:g} is looser than the {tier} default {default:g} "
+                    f"({describe_direction(direction)})",
+                )
+            )
+    return found
+
+
 def _passes(direction: str, value: float, threshold: float) -> bool:
     if direction == "min":
         return value >= threshold - TOLERANCE
@@ -192,8 +239,8 @@ def evaluate_thresholds(
             entry["passed"] = None
             reason = unavailable.get(metric, "the metric could not be computed from the data")
             entry["note"] = (
-                f"not evaluated: {reason}. An unevaluated threshold does not fail the run; "
-                "it needs a reviewer's attention"
+                f"not evaluated: {reason}. A threshold that could not be judged makes the run "
+                "INCOMPLETE, which is never a pass"
             )
         else:
             entry["passed"] = _passes(direction, float(value), float(threshold))

@@ -184,32 +184,40 @@ def test_thresholds_default_to_the_models_risk_tier(api, owner, version):
     assert post_run(api(owner), version).status_code == 202
     run = EvaluationRun.objects.get()
     assert run.thresholds == TIER_THRESHOLDS["HIGH"]
-    assert run.thresholds_source == "risk tier default (HIGH)"
+    assert (run.thresholds_source, run.thresholds_note) == ("TIER", "HIGH defaults")
 
 
-def test_thresholds_given_with_the_request_are_used(api, owner, version):
+def test_stricter_thresholds_given_with_the_request_are_used(api, owner, version):
     document = {
         "performanceThresholds": {"accuracy": 0.99},
         "biasThresholds": {},
-        "robustnessThresholds": {"driftDetection": 0.01},
+        "robustnessThresholds": {"driftDetection": 0.1},
     }
     response = post_run(api(owner), version, thresholds=json.dumps(document))
     assert response.status_code == 202
     run = EvaluationRun.objects.get()
-    assert run.thresholds == document
-    assert run.thresholds_source == "supplied with the request"
+    assert run.thresholds["performanceThresholds"] == {
+        **GUIDE_THRESHOLDS["performanceThresholds"],
+        "accuracy": 0.99,
+    }
+    assert (run.thresholds_source, run.thresholds_note) == (
+        "STRICTER",
+        "MEDIUM defaults, stricter: accuracy 0.99",
+    )
+    body = api(owner).get(f"/api/v1/evaluations/{run.pk}/").json()
+    assert (body["thresholdsSource"], body["predictionsSource"]) == ("STRICTER", "SUBMITTED")
 
 
-def test_sections_left_out_of_the_thresholds_come_from_the_tier(api, owner, version):
-    document = {"biasThresholds": {"demographicParity": 0.2}}
+def test_what_the_thresholds_leave_out_keeps_the_tiers_value(api, owner, version):
+    document = {"biasThresholds": {"demographicParity": 0.05}, "performanceThresholds": {}}
     assert post_run(api(owner), version, thresholds=json.dumps(document)).status_code == 202
     run = EvaluationRun.objects.get()
-    assert run.thresholds["biasThresholds"] == {"demographicParity": 0.2}
+    assert run.thresholds["biasThresholds"] == {
+        **GUIDE_THRESHOLDS["biasThresholds"],
+        "demographicParity": 0.05,
+    }
     assert run.thresholds["performanceThresholds"] == GUIDE_THRESHOLDS["performanceThresholds"]
-    assert run.thresholds_source == (
-        "supplied with the request (MEDIUM defaults for performanceThresholds, "
-        "robustnessThresholds)"
-    )
+    assert run.thresholds_source == "TIER"  # the performance run is judged by the tier's
 
 
 def test_queued_run_is_audited_and_its_file_kept_under_media_root(api, owner, version, settings):
@@ -388,7 +396,7 @@ def others(make_user):
     [
         ("owner", 202),
         ("other owner", 404),
-        ("MRC", 403),
+        ("MRC", 202),  # independent validation (contract v1.1 "Roles")
         ("Auditor", 403),
         ("Security Architect", 403),
         ("Executive", 403),

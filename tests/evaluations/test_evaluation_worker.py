@@ -375,6 +375,10 @@ def test_latest_runs_for_gives_the_latest_finished_run_per_suite(
     assert latest[version.pk]["performance"] == {
         "status": "FAILED",
         "metrics": newer_failed.metrics,
+        "predictionsSource": "SUBMITTED",
+        "thresholdsSource": "TIER",
+        "artifactSha256": None,
+        "datasets": 1,  # the factory's runs share one dataset digest
     }
     assert latest[version.pk]["bias"]["status"] == "PASSED"
     assert set(latest[other.pk]) == {"security"}
