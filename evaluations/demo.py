@@ -1,6 +1,7 @@
 """Demo evaluation runs: the demo's ONNX models (governance/demo_models.py) evaluated on their
 generated evaluation data through the same services and worker code as an upload, the registry
-running the held model to compute the predictions, so the demo's evaluation results are real."""
+running the held model to compute the predictions, so the demo's evaluation results are real.
+The datasets are also left under MEDIA_ROOT/demo-datasets to try uploads with."""
 
 from __future__ import annotations
 
@@ -12,14 +13,10 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from evaluations import services
-from evaluations.models import EvaluationRun
 from governance.demo_models import DemoModel, perturbed
 from registry.choices import RiskTier
 from registry.execution import ExecutableModel
 
-# Whether the registry computes a run's predictions by running the version's held ONNX model
-# when the dataset carries none (the runs record their predictions_source).
-REGISTRY_RUNS_MODELS = hasattr(EvaluationRun, "predictions_source")
 SUITES_BY_TIER = {
     RiskTier.LOW: ("performance",),
     RiskTier.MEDIUM: ("performance", "bias", "robustness", "security"),
@@ -60,21 +57,19 @@ def adversarial(model: DemoModel, frame: pd.DataFrame, *, seed: int) -> pd.DataF
 def run_model_evaluations(version, *, actor, model: DemoModel, seed: int) -> list:
     """Run the suites the version's tier requires on the demo model's evaluation data.
 
-    Where the registry runs the held model itself (REGISTRY_RUNS_MODELS), the dataset carries
-    no y_pred/y_score and the run's predictions are the registry's; before that, the demo
-    submits the same model's predictions, computed with registry.execution. The reference
-    dataset carries the model's predictions, for the suite's degradation check.
+    The dataset carries no y_pred/y_score: the registry runs the version's held ONNX model to
+    compute them (the runs' predictionsSource is REGISTRY), fed the model's feature columns
+    in order. It carries y_pred_adversarial, the same model's predictions on perturbed
+    inputs, and the reference dataset the model's predictions, for the robustness suite's
+    adversarial and degradation checks.
     """
-    data = adversarial(model, model.evaluation, seed=seed)
-    if not REGISTRY_RUNS_MODELS:
-        data = scored(model, data)
     return _run_suites(
         version,
         actor=actor,
-        data=_csv(data),
+        data=_csv(adversarial(model, model.evaluation, seed=seed)),
         reference=_csv(scored(model, model.reference)),
         sensitive=list(model.sensitive_features),
-        features=list(model.features) if REGISTRY_RUNS_MODELS else None,
+        features=list(model.features),
     )
 
 
@@ -85,7 +80,7 @@ def _run_suites(
     data: bytes,
     reference: bytes,
     sensitive: list[str],
-    features: list[str] | None = None,
+    features: list[str],
 ) -> list:
     save_for_people(f"{version.model.name}.csv", data)
     save_for_people(f"{version.model.name}-reference.csv", reference)
@@ -103,7 +98,7 @@ def _run_suites(
             ),
             sensitive_features=sensitive if suite == "bias" else (),
             # The model's input columns, in order: the dataset also has the sensitive features.
-            **({"features": features} if features is not None else {}),
+            features=features,
         )
         services.run_evaluation(run.pk)
         run.refresh_from_db()

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from evaluations.choices import RunStatus
-from evaluations.demo import REGISTRY_RUNS_MODELS
+from evaluations.choices import PredictionsSource, RunStatus
 from evaluations.models import EvaluationRun
 from governance import demo_models
 from governance.demo import MALICIOUS_PICKLE_VERSION, REFERENCE_ARTIFACTS, seed_demo
@@ -114,10 +113,12 @@ def test_the_seeded_demo_holds_scanned_onnx_models_and_evaluates_them():
         failing = {"bias"} if (model, number) == ("product-recommender", "0.9.0") else set()
         for suite, status in runs.values_list("suite", "status"):
             assert status == (RunStatus.FAILED if suite in failing else RunStatus.PASSED), suite
-        if REGISTRY_RUNS_MODELS:
-            # Every suite ran on the predictions the registry computed from the held model.
-            assert set(runs.values_list("predictions_source", flat=True)) == {"REGISTRY"}
-            assert set(runs.values_list("artifact_id", flat=True)) == {onnx.pk}
+        # Every suite ran on the predictions the registry computed from the held model.
+        assert set(runs.values_list("predictions_source", flat=True)) == {
+            PredictionsSource.REGISTRY
+        }
+        assert set(runs.values_list("artifact_id", flat=True)) == {onnx.pk}
+        assert set(runs.values_list("artifact_sha256", flat=True)) == {onnx.sha256}
 
     # The malicious pickle is caught, and its version is sent back for changes.
     version = ModelVersion.objects.get(
