@@ -208,6 +208,12 @@ def test_a_malicious_pickle_is_failed_by_the_registry_with_a_critical_finding(ap
     assert artifact.scan_rules_version == scanning.RULES_VERSION
     event = AuditEvent.objects.filter(action="UPDATE_ARTIFACT").latest("seq")
     assert event.user_id == "system"
+    # The version page lists the findings by severity and code.
+    page = page_client(owner).get(f"/versions/{version.pk}/")
+    assert page.status_code == 200
+    assert (
+        "CRITICAL" in page.content.decode() and "PICKLE_DANGEROUS_GLOBAL" in page.content.decode()
+    )
 
 
 def test_a_clean_onnx_model_passes_and_is_not_rescanned_until_the_rules_change(
