@@ -1,6 +1,8 @@
 """Who may run and read evaluations: the rules of core.access (RUN_EVALUATION is a
-Model Owner on their own models; READ_EVALUATIONS the oversight roles, and the owner for their
-own), with the helpers the evaluation views and pages use."""
+Model Owner on their own models and MRC on any, for independent validation, their runs
+showing `requestedBy`; READ_EVALUATIONS the oversight roles, and the owner for their own), with
+the helpers the evaluation views and pages use. MRC may also relax a threshold
+(evaluations.uploads.thresholds_source)."""
 
 from __future__ import annotations
 
