@@ -11,6 +11,7 @@ from governance import promotion
 from governance.models import StateTransition
 from registry.models import ModelVersion
 from tests.factories import ModelVersionFactory, RegisteredModelFactory, UserFactory
+from tests.governance.checklists import ticked_kwargs
 
 
 @pytest.mark.postgres
@@ -27,7 +28,9 @@ def test_two_mrc_approvals_racing_make_one_transition():
         try:
             seen = ModelVersion.objects.select_related("model").get(pk=version.pk)
             barrier.wait()
-            result = promotion.approve_version(seen, actor=user, comments="race")
+            result = promotion.approve_version(
+                seen, actor=user, comments="race", **ticked_kwargs(Role.MRC)
+            )
             outcomes.append(("ok", result.version.state))
         except InvalidState as error:
             outcomes.append(("409", error.state))
