@@ -59,8 +59,10 @@ def _artifact_create(request, pk: int):
             field = error.field if error.field in form.fields else None
             form.add_error(field, error.detail)
         else:
-            held = "the registry holds it and is scanning it" if artifact.held else (
-                "a reference: the registry does not hold these bytes"
+            held = (
+                "the registry holds it and is scanning it"
+                if artifact.held
+                else ("a reference: the registry does not hold these bytes")
             )
             messages.success(request, f"Added artifact {artifact.name} ({held}).")
             target = reverse("version-detail", args=[version.pk]) + "#artifacts"
