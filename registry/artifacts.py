@@ -153,20 +153,11 @@ def add_artifact(
         inspected = custody.inspect(received, type=type)
         storage_name, newly_stored = custody.store(received)
     try:
-        artifact = Artifact.objects.create(
-            version=version,
-            name=name,
-            type=type,
-            uri="",
-            sha256=received.sha256,
-            held=True,
-            size=received.size,
-            storage_name=storage_name,
-            filename=received.filename[:255],
-            format=inspected.format,
-            signature=inspected.signature,
-        )
-        _audit_added(artifact, actor)
+        # A savepoint, so that after a failed write the connection can still ask whether
+        # another record holds these bytes before they are removed.
+        with transaction.atomic():
+            artifact = _create_held(version, name, type, received, inspected, storage_name)
+            _audit_added(artifact, actor)
     except BaseException:
         if newly_stored and not Artifact.objects.filter(storage_name=storage_name).exists():
             custody.discard(storage_name)  # nothing half-stored: no record, no bytes
@@ -174,6 +165,22 @@ def add_artifact(
     pk = artifact.pk
     transaction.on_commit(lambda: enqueue_scan(pk))
     return artifact
+
+
+def _create_held(version, name, type, received, inspected, storage_name) -> Artifact:
+    return Artifact.objects.create(
+        version=version,
+        name=name,
+        type=type,
+        uri="",
+        sha256=received.sha256,
+        held=True,
+        size=received.size,
+        storage_name=storage_name,
+        filename=received.filename[:255],
+        format=inspected.format,
+        signature=inspected.signature,
+    )
 
 
 @domain_action(Action.CHANGE_ARTIFACT)

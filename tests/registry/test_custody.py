@@ -372,3 +372,19 @@ def test_a_truncated_upload_is_refused_and_stores_nothing(api, owner, version, o
     )
     assert 400 <= response.status_code < 500, response.content
     assert not Artifact.objects.exists() and not stored_files()
+
+
+def test_a_failed_write_after_storing_leaves_no_bytes(owner, version, onnx_bytes, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the audit write failed")
+
+    monkeypatch.setattr(artifacts, "_audit_added", broken)
+    with pytest.raises(RuntimeError):
+        artifacts.add_artifact(
+            version,
+            actor=owner,
+            name="m.onnx",
+            type="model",
+            upload=SimpleUploadedFile("m.onnx", onnx_bytes),
+        )
+    assert not Artifact.objects.exists() and not stored_files()
