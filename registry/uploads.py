@@ -19,12 +19,20 @@ from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandler
 
 from registry import custody
 
+FORM_ALLOWANCE = 1024 * 1024  # the other fields of the form, beyond the file itself
+
 
 class HashedTemporaryUploadedFile(TemporaryUploadedFile):
     sha256: str = ""
 
 
 class HashingUploadHandler(FileUploadHandler):
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        # A body declared larger than the limit (and the form fields around the file) is
+        # refused before a byte of it is read.
+        if content_length and content_length > custody.max_bytes() + FORM_ALLOWANCE:
+            raise custody.too_large(content_length)
+
     def new_file(self, *args, **kwargs):
         super().new_file(*args, **kwargs)
         # The declared length, when the client sends one, refuses an oversize file at once.
@@ -58,9 +66,6 @@ class HashingUploadHandler(FileUploadHandler):
 
 def install(request) -> None:
     """Receive this request's files through the hashing handler (call before the body is
-    read). A request whose declared body is already over the limit is refused before any byte
-    is read."""
-    declared = request.META.get("CONTENT_LENGTH")
-    if declared and declared.isdigit() and int(declared) > custody.max_bytes() + 1024 * 1024:
-        raise custody.too_large(int(declared))
+    read). Nothing is refused here: the handler refuses an oversize body while the body is
+    parsed, where the views' error handling answers 413."""
     request.upload_handlers = [HashingUploadHandler(request)]

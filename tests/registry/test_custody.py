@@ -388,3 +388,26 @@ def test_a_failed_write_after_storing_leaves_no_bytes(owner, version, onnx_bytes
             upload=SimpleUploadedFile("m.onnx", onnx_bytes),
         )
     assert not Artifact.objects.exists() and not stored_files()
+
+
+def test_a_body_declared_over_the_limit_is_413_before_it_is_read(
+    api, owner, version, onnx_bytes, settings
+):
+    settings.ARTIFACT_MAX_BYTES = 10
+    boundary = "big"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="m.onnx"\r\n\r\n'
+        ).encode()
+        + b"x" * (1024 * 1024 + 100)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    response = api(owner).generic(
+        "POST",
+        f"/api/v1/versions/{version.pk}/artifacts/",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert response.status_code == 413
+    assert "ARTIFACT_MAX_BYTES" in response.json()["file"][0]
+    assert not Artifact.objects.exists() and not stored_files()
