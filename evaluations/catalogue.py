@@ -75,22 +75,25 @@ METRICS = {
     ],
 }
 
+# y_pred (and y_score) are optional everywhere: without them the registry computes them by
+# running the version's executable (ONNX) model artifact; a dataset without them and without
+# such a model is refused at request time, naming the dataset.
 INPUTS = {
     Suite.PERFORMANCE: {
-        "requiredColumns": ["y_true", "y_pred"],
-        "optionalColumns": ["y_score"],
+        "requiredColumns": ["y_true"],
+        "optionalColumns": ["y_pred", "y_score"],
         "needsSensitiveFeatures": False,
         "usesReferenceDataset": False,
     },
     Suite.BIAS: {
-        "requiredColumns": ["y_true", "y_pred"],
-        "optionalColumns": [],
+        "requiredColumns": ["y_true"],
+        "optionalColumns": ["y_pred", "y_score"],
         "needsSensitiveFeatures": True,
         "usesReferenceDataset": False,
     },
     Suite.ROBUSTNESS: {
-        "requiredColumns": ["y_true", "y_pred"],
-        "optionalColumns": ["y_score", "y_pred_adversarial"],
+        "requiredColumns": ["y_true"],
+        "optionalColumns": ["y_pred", "y_score", "y_pred_adversarial"],
         "needsSensitiveFeatures": False,
         "usesReferenceDataset": True,
     },

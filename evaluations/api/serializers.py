@@ -26,7 +26,11 @@ class SuiteOutput(serializers.Serializer):
         help_text="per risk tier (LOW, MEDIUM, HIGH): metric -> threshold",
     )
     requiredColumns = serializers.ListField(child=serializers.CharField())
-    optionalColumns = serializers.ListField(child=serializers.CharField())
+    optionalColumns = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="y_pred / y_score: computed by the registry when absent and the version holds "
+        "an executable ONNX model (predictionsSource REGISTRY); required otherwise",
+    )
     needsSensitiveFeatures = serializers.BooleanField()
     usesReferenceDataset = serializers.BooleanField()
 
