@@ -397,7 +397,8 @@ def test_a_body_declared_over_the_limit_is_413_before_it_is_read(
     boundary = "big"
     body = (
         (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="m.onnx"\r\n\r\n'
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="m.onnx"\r\n\r\n'
         ).encode()
         + b"x" * (1024 * 1024 + 100)
         + f"\r\n--{boundary}--\r\n".encode()
