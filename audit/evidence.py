@@ -52,7 +52,7 @@ from policies.documents import to_document
 from policies.models import ExceptionApproval, Policy, PolicyEvaluation, PolicyException, Violation
 from policies.selectors import latest_evaluations
 from policies.shapes import ExceptionOutput, PolicyEvaluationOutput, ViolationOutput
-from registry.models import ModelVersion
+from registry.models import Artifact, ModelVersion
 from registry.shapes import ModelOutput, VersionRecordOutput
 
 EXPORT_ACTION = "EXPORT_EVIDENCE"
@@ -418,9 +418,18 @@ def _zip(files: dict[str, bytes], moment: datetime) -> bytes:
 def export_evidence_bundle(version: ModelVersion, *, actor) -> EvidenceBundle:
     """Build the bundle for `actor` (who must be allowed to export it) and audit the export."""
     authorize_export(version, actor=actor)
-    version = ModelVersion.objects.select_related(
-        "model__owner", "created_by", "submitted_by", "production_requested_by"
-    ).get(pk=version.pk)
+    version = (
+        ModelVersion.objects.select_related(
+            "model__owner", "created_by", "submitted_by", "production_requested_by"
+        )
+        .prefetch_related(
+            Prefetch(
+                "artifacts",
+                Artifact.objects.select_related("scanned_by").order_by("created_at", "id"),
+            )
+        )
+        .get(pk=version.pk)
+    )
     exported_by = actor_name(actor)
     exported_at = timezone.now()
     checkpoint = sign_head_for_export(version, actor=actor)

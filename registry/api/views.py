@@ -29,7 +29,10 @@ from registry.shapes import ArtifactOutput, ModelOutput, VersionOutput
 
 def versions_with_artifacts(queryset):
     return queryset.select_related("model", "created_by").prefetch_related(
-        Prefetch("artifacts", queryset=Artifact.objects.order_by("created_at", "id"))
+        Prefetch(
+            "artifacts",
+            queryset=Artifact.objects.select_related("scanned_by").order_by("created_at", "id"),
+        )
     )
 
 

@@ -28,6 +28,7 @@ from tests.factories import (
     ReportFactory,
     RiskTierChangeRequestFactory,
     StateTransitionFactory,
+    UserFactory,
     ViolationFactory,
 )
 from tests.querycounts import MANY, Upto, assert_constant_queries, token_client
@@ -65,6 +66,12 @@ def _in_review(owner, i: int) -> ModelVersion:
     return version
 
 
+def _scanned_artifact(version: ModelVersion, i: int):
+    """An artifact whose scan a Scanner of its own recorded: the page and the API name who."""
+    scanner = UserFactory(username=f"scanner-{version.pk}-{i:03}", roles=[Role.SCANNER])
+    return ArtifactFactory(version=version, scan_source="SCANNER", scanned_by=scanner)
+
+
 def _growers(owner, reader, target):
     """name -> (API url or page url, make row i, rows shown with n rows or None)."""
     v = target.pk
@@ -78,6 +85,14 @@ def _growers(owner, reader, target):
             lambda i: ViolationFactory(version=_new_version(owner, i)),
         ),
         "api reports": ("/api/v1/reports/?pageSize=50", lambda i: ReportFactory()),
+        "api versions with scanned artifacts": (
+            "/api/v1/versions/?pageSize=50",
+            lambda i: _scanned_artifact(_new_version(owner, i), i),
+        ),
+        "api version artifacts": (
+            f"/api/v1/versions/{v}/artifacts/?pageSize=50",
+            lambda i: _scanned_artifact(target, i),
+        ),
         "api notifications": (
             "/api/v1/notifications/?pageSize=50",
             lambda i: NotificationFactory(user=reader, version=_new_version(owner, i)),
@@ -125,7 +140,7 @@ def _growers(owner, reader, target):
 def _grow_version_page(version: ModelVersion, i: int) -> None:
     """Everything the version page shows a list of: artifacts, history, evaluations, runs,
     exceptions and approvals."""
-    ArtifactFactory(version=version)
+    _scanned_artifact(version, i)
     StateTransitionFactory(version=version)
     policy = PolicyFactory()
     PolicyEvaluationFactory(version=version, policy=policy, environment=Environment.STAGING)
