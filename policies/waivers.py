@@ -121,10 +121,25 @@ def _locked(exception: PolicyException, *, allowed: tuple[str, ...], what: str):
 # ---- requesting ----------------------------------------------------------------------------
 
 
+def requestable_policies(version: ModelVersion):
+    """The policies an exception may be asked to for `version`: ACTIVE, allowing exceptions,
+    scoped to its model's tier. The request page offers exactly these; `_check_request`
+    refuses the rest with the reason."""
+    tier = version.model.risk_tier
+    ids = [
+        p.pk for p in Policy.objects.active().filter(allow_exceptions=True) if tier in p.risk_tiers
+    ]
+    return Policy.objects.filter(pk__in=ids).order_by("policy_id")
+
+
 def _check_request(policy: Policy, version: ModelVersion, duration_days: int) -> None:
     tier = version.model.risk_tier
-    if policy.status == PolicyStatus.RETIRED:
-        raise Invalid(f"policy {policy.policy_id} is RETIRED; nothing to except", field="policy")
+    if policy.status != PolicyStatus.ACTIVE:
+        raise Invalid(
+            f"policy {policy.policy_id} is {policy.status}: exceptions are granted to ACTIVE "
+            "policies only (a DRAFT judges nothing, a RETIRED no longer applies)",
+            field="policy",
+        )
     if tier not in policy.risk_tiers:
         raise Invalid(
             f"policy {policy.policy_id} does not apply to {tier} risk models", field="policy"

@@ -8,6 +8,7 @@ from core.api.fields import MAX_TEXT
 from governance.separation import exception_roles
 from policies.durations import MAX_DAYS
 from policies.models import Policy
+from policies.waivers import requestable_policies
 
 
 def _text(label: str, help_text: str) -> forms.CharField:
@@ -40,12 +41,7 @@ class ExceptionRequestForm(forms.Form):
     def __init__(self, *args, version, **kwargs):
         super().__init__(*args, **kwargs)
         tier = version.model.risk_tier
-        ids = [
-            p.pk
-            for p in Policy.objects.active().filter(allow_exceptions=True)
-            if tier in p.risk_tiers
-        ]
-        self.fields["policy"].queryset = Policy.objects.filter(pk__in=ids).order_by("policy_id")
+        self.fields["policy"].queryset = requestable_policies(version)
         # What the page tells the requester about approvals, from the same rule the domain
         # applies (governance.separation.exception_roles): the roles by the model's tier, and
         # the offered policies whose document asks for none (ACTIVE as soon as requested).

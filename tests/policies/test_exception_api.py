@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from core.choices import Role
+from policies.forms.waivers import ExceptionRequestForm
 from policies.gate import covering_exceptions
 from policies.models import Policy, PolicyException
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory
@@ -272,6 +273,21 @@ def test_policy_out_of_the_models_tier_or_retired_is_refused(api, users):
     assert answer.status_code == 400
     assert "does not apply to LOW" in answer.json()["policy"][0]
     assert request(api, users[Role.MODEL_OWNER], version, policy="retired").status_code == 400
+
+
+def test_a_draft_policy_is_not_excepted_and_the_page_offers_only_what_the_domain_accepts(
+    api, users
+):
+    """One rule (policies.waivers.requestable_policies) for the request page and the API."""
+    make_policy(policy_id="draft-policy", status="DRAFT")
+    make_policy(policy_id="active-policy")
+    version = failing_version(users[Role.MODEL_OWNER])
+    answer = request(api, users[Role.MODEL_OWNER], version, policy="draft-policy")
+    assert answer.status_code == 400
+    assert "ACTIVE policies only" in answer.json()["policy"][0]
+    offered = ExceptionRequestForm(version=version).fields["policy"].queryset
+    assert [p.policy_id for p in offered] == ["active-policy"]
+    assert request(api, users[Role.MODEL_OWNER], version, policy="active-policy").status_code == 201
 
 
 def test_a_policy_without_required_approval_activates_at_once(api, users):
