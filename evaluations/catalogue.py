@@ -28,6 +28,12 @@ DESCRIPTIONS = {
         "model inversion, membership inference, backdoor and adversarial attacks are not "
         "performed."
     ),
+    Suite.SMOKE: (
+        "The registry runs the version's executable (ONNX) model on the dataset: it loads, "
+        "every score is a finite probability of class 1, the same input twice gives the "
+        "same output, and the 95th percentile latency of a batch of 1,000 rows. Labels are "
+        "not needed; a version without such a model cannot be smoke-tested."
+    ),
 }
 
 METRICS = {
@@ -73,6 +79,15 @@ METRICS = {
         "duplicateRowShare",
         "notPerformed",
     ],
+    Suite.SMOKE: [
+        "loads",
+        "validOutputs",
+        "deterministic",
+        "latencyP95Ms",
+        "latency",
+        "determinism",
+        "rows",
+    ],
 }
 
 # y_pred (and y_score) are optional everywhere: without them the registry computes them by
@@ -100,6 +115,14 @@ INPUTS = {
     Suite.SECURITY: {
         "requiredColumns": [],
         "optionalColumns": ["y_true", "y_pred", "y_score", "y_pred_adversarial"],
+        "needsSensitiveFeatures": False,
+        "usesReferenceDataset": False,
+    },
+    # The model's input columns only: the registry always runs the model (submitted
+    # predictions are not used), so the version needs an executable model artifact.
+    Suite.SMOKE: {
+        "requiredColumns": [],
+        "optionalColumns": ["y_true", "y_pred", "y_score"],
         "needsSensitiveFeatures": False,
         "usesReferenceDataset": False,
     },

@@ -6,6 +6,7 @@ class Suite(models.TextChoices):
     BIAS = "bias", "Bias and fairness"
     ROBUSTNESS = "robustness", "Robustness and drift"
     SECURITY = "security", "Security (input validation)"
+    SMOKE = "smoke", "Smoke (the model loads and answers)"
 
 
 class RunStatus(models.TextChoices):

@@ -18,7 +18,7 @@ from registry.choices import RiskTier
 from registry.execution import ExecutableModel
 
 SUITES_BY_TIER = {
-    RiskTier.LOW: ("performance",),
+    RiskTier.LOW: ("performance", "smoke"),
     RiskTier.MEDIUM: ("performance", "bias", "robustness", "security"),
     RiskTier.HIGH: ("performance", "bias", "robustness", "security"),
 }

@@ -38,6 +38,7 @@ from evaluations.choices import (
     EvaluationAuditAction,
     PredictionsSource,
     RunStatus,
+    Suite,
 )
 from evaluations.metrics import DatasetError, ThresholdsError, load_dataset, run_suite
 from evaluations.metrics import sha256_digest as digest
@@ -360,10 +361,16 @@ def execute(run: EvaluationRun, progress: ProgressWriter) -> dict[str, Any]:
     if run.reference_dataset:
         progress(5, "reading the reference dataset")
         reference = _load_stored(run, "reference")
-    if run.predictions_source == PredictionsSource.REGISTRY:
+    model = None
+    if run.suite == Suite.SMOKE:
+        # The smoke suite runs the model itself (loading it is one of its checks); a run
+        # without a model to run is judged on no metric: INCOMPLETE.
+        if run.predictions_source == PredictionsSource.REGISTRY:
+            model = _model_bytes(run, progress)
+    elif run.predictions_source == PredictionsSource.REGISTRY:
         predict(run, data, progress)
     progress(LOAD_SHARE, f"dataset loaded: {len(data)} rows")
-    return run_suite(
+    result = run_suite(
         run.suite,
         data,
         reference=reference,
@@ -371,13 +378,21 @@ def execute(run: EvaluationRun, progress: ProgressWriter) -> dict[str, Any]:
         segment_columns=run.segment_columns,
         thresholds=run.thresholds or None,
         progress=progress.engine(),
+        model=model,
+        features=run.features or None,
     )
+    if model is not None:
+        metrics = result.get("metrics") or {}
+        run.runtime = metrics.get("runtime") or ""
+        run.prediction_features = list(metrics.get("features") or [])
+        run.score_output = metrics.get("scoreOutput") or ""
+        run.label_output = metrics.get("labelOutput") or ""
+    return result
 
 
-def predict(run: EvaluationRun, data, progress: ProgressWriter) -> None:
-    """Run the run's artifact over `data` and add its y_score and y_pred columns to `data`
-    itself (batched inside predict_frame: the dataset is never copied). The provenance is set
-    on `run` for finish() to store."""
+def _model_bytes(run: EvaluationRun, progress: ProgressWriter) -> bytes:
+    """The run's artifact's bytes, checked against the custody record and against the
+    SHA-256 it had when the run was queued; raises PredictionError."""
     artifact = run.artifact
     label = f"artifact {run.artifact_id}"
     if artifact is None:
@@ -396,6 +411,15 @@ def predict(run: EvaluationRun, data, progress: ProgressWriter) -> None:
             f"{label} now records SHA-256 {artifact.sha256}, not the {run.artifact_sha256} "
             "it had when the run was queued: nothing was run"
         )
+    return content
+
+
+def predict(run: EvaluationRun, data, progress: ProgressWriter) -> None:
+    """Run the run's artifact over `data` and add its y_score and y_pred columns to `data`
+    itself (batched inside predict_frame: the dataset is never copied). The provenance is set
+    on `run` for finish() to store."""
+    content = _model_bytes(run, progress)
+    label = f"artifact {run.artifact_id}"
     try:
         model = ExecutableModel.load(content)
         del content

@@ -289,6 +289,19 @@ def _plan_predictions(
     chosen = _choose_artifact(artifacts, given, problems)
     if frame is None:
         return _PredictionPlan()
+    if suite == Suite.SMOKE:
+        # The smoke suite measures the model itself: it always runs, whatever the dataset
+        # carries, and a version without a model to run cannot be smoke-tested.
+        model = chosen or (default_model(artifacts) if given in (None, "") else None)
+        if model is None:
+            if given in (None, ""):
+                problems.add(
+                    ARTIFACT,
+                    "the smoke suite runs the model and this version has no model the "
+                    "registry can run: upload the model as an ONNX file (artifact type 'model')",
+                )
+            return _PredictionPlan()
+        return _registry_plan(model, frame, features, sensitive, problems)
     if "y_pred" in frame.columns:
         if features:
             problems.add(
@@ -326,6 +339,13 @@ def _plan_predictions(
             "(and y_score) in the dataset",
         )
         return _PredictionPlan()
+    return _registry_plan(model, frame, features, sensitive, problems)
+
+
+def _registry_plan(
+    model, frame: pd.DataFrame, features: list[str], sensitive: list[str], problems: _Problems
+) -> _PredictionPlan:
+    """The registry runs `model`: the dataset's columns must fit its inputs now."""
     try:
         input_plan(
             model.signature,
@@ -413,8 +433,9 @@ def prepare_run(
         if content is not None:
             frame, fmt = _parse(content, name, "", problems, DATASET)
             if frame is not None:
-                if suite != Suite.SECURITY:
-                    # The security suite reports unusable labels as findings instead.
+                if suite not in (Suite.SECURITY, Suite.SMOKE):
+                    # The security suite reports unusable labels as findings instead; the
+                    # smoke suite does not read labels.
                     _check_labels(frame, "y_pred" in frame.columns, problems)
                 prepared = _prepared(name, fmt, content, frame)
     sensitive = _check_names(frame, sensitive, SENSITIVE, problems, validate_sensitive_features)

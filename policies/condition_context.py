@@ -125,7 +125,7 @@ RISK_TIERS = ("LOW", "MEDIUM", "HIGH")
 SCAN_STATUSES = ("PASSED", "FAILED", "PENDING")
 SCAN_SOURCES = ("REGISTRY", "SCANNER", "SECURITY_ARCHITECT")
 ENVIRONMENTS = ("staging", "production")
-EVALUATION_SUITES = ("performance", "bias", "robustness", "security")
+EVALUATION_SUITES = ("performance", "bias", "robustness", "security", "smoke")
 PREDICTIONS_SOURCES = ("REGISTRY", "SUBMITTED")
 THRESHOLDS_SOURCES = ("TIER", "STRICTER", "MRC")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -13,6 +13,7 @@ from .datasets import validate_dataset, validate_segment_columns, validate_sensi
 from .performance import compute_performance
 from .robustness import DEFAULT_ALPHA, compute_robustness
 from .security import compute_security
+from .smoke import compute_smoke
 from .thresholds import (
     SUITE_SECTIONS,
     evaluate_thresholds,
@@ -23,7 +24,7 @@ from .thresholds import (
 
 __all__ = ["DEFAULT_TIER", "SUITES", "run_suite"]
 
-SUITES = ("performance", "bias", "robustness", "security")
+SUITES = ("performance", "bias", "robustness", "security", "smoke")
 #: Thresholds used when ``run_suite`` gets ``thresholds=None`` (the guide's document).
 DEFAULT_TIER = "MEDIUM"
 
@@ -58,6 +59,8 @@ def run_suite(
     segment_columns: Iterable[str] = (),
     thresholds: Mapping[str, Any] | None = None,
     progress: Callable[[int, str], Any] | None = None,
+    model: bytes | None = None,
+    features: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Run ``suite`` on ``data`` and return a JSON-serialisable result.
 
@@ -65,6 +68,8 @@ def run_suite(
     ``thresholds`` is a thresholds document (validated here); ``None`` uses the MEDIUM
     tier, which is the guide's document. Only the suite's own section is evaluated.
     ``passed`` is True when every threshold result whose ``passed`` is not None is True.
+    ``model`` (the ONNX bytes the registry runs, fed ``features`` in order) is used only by
+    the smoke suite, which needs no labels.
     Raises ``DatasetError`` for unusable data and ``ThresholdsError`` for a bad document.
     """
     if suite not in SUITES:
@@ -94,6 +99,18 @@ def run_suite(
                 "passed": count == 0,
             }
         ]
+    elif suite == "smoke":
+        section = document.get(SUITE_SECTIONS[suite], {})
+        metrics, notes = compute_smoke(
+            data,
+            model,
+            features=features,
+            exclude=sensitive,
+            progress=report.scaled(5, 95),
+        )
+        results = evaluate_thresholds(metrics, section, metrics.get("unavailable"))
+        if not section:
+            notes.append(f"no {SUITE_SECTIONS[suite]} given; no threshold was evaluated")
     else:
         df = validate_dataset(data, sensitive_features=sensitive, segment_columns=segments)
         report(10, "dataset validated")

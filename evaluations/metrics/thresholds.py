@@ -5,6 +5,9 @@ A threshold passes when the metric value is
 * at or above it (``direction="min"``) for accuracy, precision, recall, f1Score, rocAuc,
   disparateImpact and adversarialAccuracy;
 * at or below it (``direction="max"``) for demographicParity and equalizedOdds;
+* the smoke suite's ``loads``, ``validOutputs`` and ``deterministic`` are booleans judged
+  ``min`` (true counts as 1, so a threshold of 1 passes when true) and ``latencyP95Ms``, in
+  milliseconds, is ``max`` and the one threshold not bounded by 1 (any number from 0 up);
 * ``driftDetection`` is a significance level (``direction="significance"``): a feature
   drifts when its p-value is below it; the metric value is the smallest p-value, so the
   threshold passes when that value is at or above the level, i.e. when no feature drifts.
@@ -33,6 +36,7 @@ __all__ = [
     "DIRECTIONS",
     "GUIDE_THRESHOLDS",
     "SECTIONS",
+    "SMOKE_THRESHOLDS",
     "TIER_THRESHOLDS",
     "TOLERANCE",
     "ThresholdsError",
@@ -58,18 +62,36 @@ DIRECTIONS: dict[str, str] = {
     "demographicParity": "max",
     "equalizedOdds": "max",
     "driftDetection": "significance",
+    "loads": "min",
+    "validOutputs": "min",
+    "deterministic": "min",
+    "latencyP95Ms": "max",
 }
+
+#: Thresholds that are a quantity rather than a share: any finite number from 0 up.
+UNBOUNDED = frozenset({"latencyP95Ms"})
 
 #: Section -> metrics allowed in it (and the suite it applies to).
 SECTIONS: dict[str, tuple[str, ...]] = {
     "performanceThresholds": ("accuracy", "precision", "recall", "f1Score", "rocAuc"),
     "biasThresholds": ("demographicParity", "equalizedOdds", "disparateImpact"),
     "robustnessThresholds": ("adversarialAccuracy", "driftDetection"),
+    "smokeThresholds": ("loads", "validOutputs", "deterministic", "latencyP95Ms"),
 }
 SUITE_SECTIONS = {
     "performance": "performanceThresholds",
     "bias": "biasThresholds",
     "robustness": "robustnessThresholds",
+    "smoke": "smokeThresholds",
+}
+
+# The same for every tier: a model that loads, answers with probabilities, is deterministic
+# and predicts 1,000 rows within a second is fit to be judged at all.
+SMOKE_THRESHOLDS: dict[str, float] = {
+    "loads": 1,
+    "validOutputs": 1,
+    "deterministic": 1,
+    "latencyP95Ms": 1000,
 }
 
 #: The governance guide's document; it is also the MEDIUM tier.
@@ -77,6 +99,7 @@ GUIDE_THRESHOLDS: dict[str, dict[str, float]] = {
     "performanceThresholds": {"accuracy": 0.85, "precision": 0.80, "recall": 0.80, "f1Score": 0.80},
     "biasThresholds": {"demographicParity": 0.1, "equalizedOdds": 0.1, "disparateImpact": 0.8},
     "robustnessThresholds": {"adversarialAccuracy": 0.70, "driftDetection": 0.05},
+    "smokeThresholds": dict(SMOKE_THRESHOLDS),
 }
 
 TIER_THRESHOLDS: dict[str, dict[str, dict[str, float]]] = {
@@ -93,6 +116,7 @@ TIER_THRESHOLDS: dict[str, dict[str, dict[str, float]]] = {
             "disparateImpact": 0.8,
         },
         "robustnessThresholds": {"adversarialAccuracy": 0.60, "driftDetection": 0.01},
+        "smokeThresholds": dict(SMOKE_THRESHOLDS),
     },
     "MEDIUM": copy.deepcopy(GUIDE_THRESHOLDS),
     "HIGH": {
@@ -109,6 +133,7 @@ TIER_THRESHOLDS: dict[str, dict[str, dict[str, float]]] = {
             "disparateImpact": 0.9,
         },
         "robustnessThresholds": {"adversarialAccuracy": 0.80, "driftDetection": 0.10},
+        "smokeThresholds": dict(SMOKE_THRESHOLDS),
     },
 }
 
@@ -132,7 +157,7 @@ def validate_thresholds(document: Any) -> dict[str, dict[str, float]]:
 
     Sections and metrics may be omitted (only those present are checked and evaluated).
     Raises :class:`ThresholdsError` naming the unknown section or metric, or the key whose
-    value is not a number or lies outside [0, 1].
+    value is not a number or lies outside [0, 1] (below 0 or infinite for ``latencyP95Ms``).
     """
     if not isinstance(document, Mapping):
         raise ThresholdsError(
@@ -161,7 +186,12 @@ def validate_thresholds(document: Any) -> dict[str, dict[str, float]]:
                     f"{key} must be a number, got {type(value).__name__} {value!r}"
                 )
             number = float(value)
-            if not math.isfinite(number) or not 0.0 <= number <= 1.0:
+            if metric in UNBOUNDED:
+                if not math.isfinite(number) or number < 0.0:
+                    raise ThresholdsError(
+                        f"{key} must be a finite number of 0 or more, got {value!r}"
+                    )
+            elif not math.isfinite(number) or not 0.0 <= number <= 1.0:
                 raise ThresholdsError(f"{key} must be between 0 and 1, got {value!r}")
             result[section][metric] = number
     return result
@@ -220,14 +250,19 @@ def evaluate_thresholds(
 ) -> list[dict[str, Any]]:
     """One result per threshold in ``section``, in the section's order.
 
-    ``{"metric", "value", "threshold", "direction", "passed"}``; when the metric value is
-    ``None`` (not computable) ``passed`` is ``None`` and ``note`` gives the reason.
+    ``{"metric", "value", "threshold", "direction", "passed"}`` (a boolean metric's value
+    is 1.0 or 0.0); when the metric value is ``None`` (not computable) ``passed`` is
+    ``None`` and ``note`` gives the reason.
     """
     unavailable = unavailable or {}
     results = []
     for metric, threshold in section.items():
         direction = DIRECTIONS[metric]
         value = metrics.get(metric)
+        if isinstance(value, bool):
+            # A check (the smoke suite's): true counts as 1, and the result's value is a
+            # number like every other threshold result's.
+            value = float(value)
         entry: dict[str, Any] = {
             "metric": metric,
             "value": value,

@@ -94,9 +94,9 @@ def test_suites_list_names_each_suite_with_metrics_and_tier_defaults(api, owner)
     response = api(owner).get("/api/v1/evaluation-suites/")
     assert response.status_code == 200
     body = response.json()
-    assert body["count"] == 4 and body["next"] is None
+    assert body["count"] == 5 and body["next"] is None
     suites = {s["key"]: s for s in body["results"]}
-    assert set(suites) == {"performance", "bias", "robustness", "security"}
+    assert set(suites) == {"performance", "bias", "robustness", "security", "smoke"}
     for suite in suites.values():
         assert suite["description"] and suite["metrics"]
         assert set(suite["defaultThresholds"]) == {"LOW", "MEDIUM", "HIGH"}

@@ -18,6 +18,7 @@ GUIDE = {
     "performanceThresholds": {"accuracy": 0.85, "precision": 0.80, "recall": 0.80, "f1Score": 0.80},
     "biasThresholds": {"demographicParity": 0.1, "equalizedOdds": 0.1, "disparateImpact": 0.8},
     "robustnessThresholds": {"adversarialAccuracy": 0.70, "driftDetection": 0.05},
+    "smokeThresholds": {"loads": 1, "validOutputs": 1, "deterministic": 1, "latencyP95Ms": 1000},
 }
 
 
