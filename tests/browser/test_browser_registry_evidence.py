@@ -113,7 +113,7 @@ def test_a_page_only_owner_takes_a_held_model_to_production(page, shoot, tmp_pat
     field(page, "Dataset").set_input_files(str(dataset))
     page.locator("#run-evaluation-button").click()
     run_queued_evaluations()
-    run = EvaluationRun.objects.get(version=version)
+    run = EvaluationRun.objects.get(version=version, suite="performance")
     assert (run.status, run.predictions_source, run.artifact_sha256) == (
         "PASSED",
         "REGISTRY",
@@ -123,6 +123,16 @@ def test_a_page_only_owner_takes_a_held_model_to_production(page, shoot, tmp_pat
     expect(page.locator("body")).to_contain_text("PASSED")
     expect(page.locator("body")).to_contain_text("computed by the registry")
     shoot("21-run-on-the-registrys-predictions")
+
+    # LOW also needs the smoke suite: the model loads and answers, deterministically, fast.
+    page.goto(f"/versions/{version.pk}/")
+    page.locator("details.run-evaluation").evaluate("d => { d.open = true; }")
+    field(page, "Suite").select_option("smoke")
+    field(page, "Dataset").set_input_files(str(dataset))
+    page.locator("#run-evaluation-button").click()
+    run_queued_evaluations()
+    smoke = EvaluationRun.objects.get(version=version, suite="smoke")
+    assert (smoke.status, smoke.predictions_source) == ("PASSED", "REGISTRY")
 
     # Readiness is green; submit; LOW is approved by the system.
     page.goto(f"/versions/{version.pk}/")

@@ -198,7 +198,7 @@ def test_readiness_is_green_exactly_when_submit_passes(client, owner, api):
     version = ModelVersionFactory(model=model, documentation={"intendedUse": "Scoring."})
     client.force_login(owner)
     readiness = readiness_of(client.get(f"/versions/{version.pk}/").content.decode())
-    # LOW needs the performance suite: not run yet, so not ready.
+    # LOW needs the performance and smoke suites: not run yet, so not ready.
     assert "would fail the policy check now" in readiness
     assert "The performance suite must have passed" in readiness
     assert "Documentation Standards" in readiness
@@ -208,7 +208,11 @@ def test_readiness_is_green_exactly_when_submit_passes(client, owner, api):
         {
             "policyId": "evaluation-requirements-low",
             "severity": "MEDIUM",
-            "messages": ["The performance suite must have passed"],
+            "messages": [
+                "The performance suite must have passed",
+                "The smoke suite must have passed (a failed or incomplete run is not a pass)",
+                "The smoke suite must be run on the model artifact by the registry",
+            ],
         }
     ]
 
