@@ -11,6 +11,8 @@ from evaluations.models import EvaluationRun
 
 @admin.register(EvaluationRun)
 class EvaluationRunAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
+    # The changelist shows a run's provenance in two codes; the change page has the rest
+    # (artifact, runtime, features), so no row loads an artifact of its own.
     list_display = (
         "id",
         "suite",
@@ -19,16 +21,6 @@ class EvaluationRunAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
         "progress",
         "predictions_source",
         "thresholds_source",
-        "thresholds_note",
-        "predictions_source",
-        "predictions_note",
-        "artifact",
-        "artifact_sha256",
-        "runtime",
-        "features",
-        "prediction_features",
-        "score_output",
-        "label_output",
         "requested_by",
         "created_at",
         "finished_at",
