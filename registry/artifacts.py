@@ -150,7 +150,7 @@ def add_artifact(
                 "bytes are not the ones you meant, nothing was stored",
                 field="sha256",
             )
-        inspected = custody.inspect(received, type=type)
+        inspected = custody.inspect(received)
         storage_name, newly_stored = custody.store(received)
     try:
         # A savepoint, so that after a failed write the connection can still ask whether
