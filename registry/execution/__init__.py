@@ -15,6 +15,7 @@ from registry.execution.model import (
     read_signature,
 )
 from registry.execution.outputs import OutputPlan, select_outputs
+from registry.execution.scorer import Scorer
 from registry.execution.smoke import (
     SMOKE_BATCH_ROWS,
     Determinism,
@@ -40,6 +41,7 @@ __all__ = [
     "OutputError",
     "OutputPlan",
     "Predictions",
+    "Scorer",
     "check_determinism",
     "input_plan",
     "measure_latency",
