@@ -65,9 +65,10 @@ Computed only when the registry runs the model (a ``Scorer``); every query is ba
     ``predict_fn`` and every prediction recurses until ``RecursionError``; it scores one input
     per model call (100,000 calls for a 100,000-row dataset) with the unseeded global
     ``np.random``; and it computes ``scipy.stats.entropy(..., axis=0)``, across the blends for
-    each class instead of across the classes for each blend, which gives a constant, confident
-    prediction (a trigger) the highest value, log2(N), not the lowest. This module's version
-    scores all blends of a chunk of inputs in one call.
+    each class instead of across the classes for each blend, which gives a constant prediction
+    (a trigger) the largest value, log2(N) per class (NaN for a class whose probability is 0 in
+    every blend, and NaN is never below the cut), not the lowest. This module's version scores
+    all blends of a chunk of inputs in one call.
 
 ``compute_model_security`` returns ``(metrics, notes)``; every metric it cannot compute is
 ``None`` with ``metrics["unavailable"][name]`` saying why, and no exception escapes it.

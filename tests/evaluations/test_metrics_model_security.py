@@ -321,3 +321,20 @@ def test_the_same_seed_gives_the_same_result(backdoored):
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
     assert first["backdoor"] != other["backdoor"]
     assert calls == sorted(calls) and calls[-1] == 1.0 and calls[0] >= 0.0
+
+
+def test_arts_strip_does_not_run_on_a_black_box_classifier():
+    """Why the module has its own STRIP (see its docstring): checked, so an ART upgrade shows."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from art.defences.transformer.poisoning import STRIP
+        from art.estimators.classification import BlackBoxClassifier
+
+    def predict(x):
+        return np.column_stack([1 - 1 / (1 + np.exp(-x[:, 0])), 1 / (1 + np.exp(-x[:, 0]))])
+
+    defended = STRIP(BlackBoxClassifier(predict, input_shape=(2,), nb_classes=2))(num_samples=4)
+    with pytest.raises(RecursionError):
+        defended.mitigate(np.random.default_rng(0).normal(size=(3, 2)))
