@@ -6,10 +6,12 @@ Built with core/charts/ (pure SVG, no JavaScript), so the same markup works in a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from core import charts
+from core.charts.xy import xy_chart
 
 MAX_CATEGORIES = 30
 PSI_MAJOR_SHIFT = 0.25
@@ -35,6 +37,8 @@ def suite_charts(
         "bias": _bias,
         "robustness": _robustness,
         "security": _security,
+        "explainability": _explainability,
+        "validation": _validation,
     }
     builder = builders.get(suite)
     return builder(metrics, thresholds) if builder else []
@@ -47,6 +51,38 @@ def _section(thresholds: Mapping[str, Any], name: str) -> Mapping[str, Any]:
 
 def _chart(title: str, svg: str) -> Chart:
     return (title, svg)
+
+
+def _number(value: Any) -> float | None:
+    """A finite float, or None (chart data may hold None, NaN or strings)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _limit(thresholds: Mapping[str, Any], section: str, name: str) -> float | None:
+    return _number(_section(thresholds, section).get(name))
+
+
+def _rows(value: Any) -> list[Mapping[str, Any]]:
+    """The mappings of a list of records (anything else in it is skipped)."""
+    if not isinstance(value, list | tuple):
+        return []
+    return [row for row in value if isinstance(row, Mapping)]
+
+
+def _curve(block: Any, x_key: str, y_key: str) -> tuple[list[Any], list[Any]] | None:
+    """``(xs, ys)`` of a curve block, or None when it has no points."""
+    if not isinstance(block, Mapping):
+        return None
+    xs, ys = block.get(x_key), block.get(y_key)
+    if not isinstance(xs, list | tuple) or not isinstance(ys, list | tuple) or not xs:
+        return None
+    return list(xs), list(ys)
 
 
 # ---- performance ----------------------------------------------------------------------------
@@ -258,26 +294,346 @@ def _robustness(metrics: Mapping[str, Any], thresholds: Mapping[str, Any]) -> li
                 ),
             )
         )
+    out.extend(_perturbation(metrics, thresholds))
     return out
+
+
+def _perturbation(metrics: Mapping[str, Any], thresholds: Mapping[str, Any]) -> list[Chart]:
+    rows = _rows(metrics.get("perturbationCurve"))
+    rows = [row for row in rows if _number(row.get("epsilon")) is not None]
+    if not rows:
+        return []
+    rows.sort(key=lambda row: _number(row.get("epsilon")))
+    eps = [row.get("epsilon") for row in rows]
+    marks = []
+    for name in ("adversarialAccuracy", "noiseAccuracy"):
+        limit = _limit(thresholds, "robustnessThresholds", name)
+        if limit is not None:
+            marks.append((limit, f"{name} threshold {limit:g}"))
+    title = "Accuracy against perturbation size"
+    return [
+        _chart(
+            title,
+            xy_chart(
+                {
+                    "adversarial accuracy": (eps, [row.get("adversarialAccuracy") for row in rows]),
+                    "accuracy under Gaussian noise": (
+                        eps,
+                        [row.get("noiseAccuracy") for row in rows],
+                    ),
+                },
+                title=title,
+                x_label="epsilon (fraction of each feature's standard deviation)",
+                y_label="accuracy",
+                y_min=0.0,
+                y_max=1.0,
+                y_format="percent",
+                thresholds=marks,
+            ),
+        )
+    ]
 
 
 # ---- security -------------------------------------------------------------------------------
 
 
 def _security(metrics: Mapping[str, Any], thresholds: Mapping[str, Any]) -> list[Chart]:
+    out: list[Chart] = []
     counts = metrics.get("findingCounts") or {}
-    if not counts:
+    if isinstance(counts, Mapping) and counts:
+        severities = [s for s in ("high", "medium", "low", "info") if s in counts]
+        title = "Findings by severity"
+        out.append(
+            _chart(
+                title,
+                charts.bar_chart(
+                    severities,
+                    [counts.get(s) for s in severities],
+                    title=title,
+                    value_label="findings",
+                ),
+            )
+        )
+    membership = metrics.get("membershipInference")
+    curve = _curve(
+        membership.get("rocCurve") if isinstance(membership, Mapping) else None, "fpr", "tpr"
+    )
+    if curve is not None:
+        title = "Membership inference attack"
+        out.append(
+            _chart(
+                title,
+                # The chance diagonal is the attack that cannot tell members: no leak.
+                charts.roc_curve_chart(
+                    curve[0], curve[1], auc=_number(membership.get("auc")), title=title
+                ),
+            )
+        )
+    out.extend(_strip_entropy(metrics.get("backdoor")))
+    return out
+
+
+def _shares(counts: Any) -> list[float | None]:
+    """Counts as shares of their total, so that samples of different sizes compare."""
+    values = [_number(c) for c in counts] if isinstance(counts, list | tuple) else []
+    total = sum(v for v in values if v is not None)
+    return [v / total if v is not None and total > 0 else None for v in values]
+
+
+def _strip_entropy(backdoor: Any) -> list[Chart]:
+    if not isinstance(backdoor, Mapping):
         return []
-    severities = [s for s in ("high", "medium", "low", "info") if s in counts]
-    title = "Findings by severity"
+    histogram = backdoor.get("entropyHistogram")
+    if not isinstance(histogram, Mapping):
+        return []
+    edges = histogram.get("edges")
+    if not isinstance(edges, list | tuple) or len(edges) < 2:
+        return []
+    series = {}
+    for key, name in (("dataset", "dataset"), ("reference", "clean reference")):
+        shares = _shares(histogram.get(key))
+        if any(v is not None for v in shares):
+            series[name] = (list(edges), shares)
+    if not series:
+        return []
+    cut = _number(backdoor.get("entropyCut"))
+    marks = (
+        [(cut, f"entropy cut {cut:.3g}: below it an input is flagged")] if cut is not None else []
+    )
+    title = "STRIP entropy"
+    return [
+        _chart(
+            title,
+            xy_chart(
+                series,
+                title=title,
+                x_label="mean entropy of the prediction over blends (low: a possible trigger)",
+                y_label="share of inputs",
+                y_format="percent",
+                markers=marks,
+                step=True,
+            ),
+        )
+    ]
+
+
+# ---- explainability -------------------------------------------------------------------------
+
+
+def _explainability(metrics: Mapping[str, Any], thresholds: Mapping[str, Any]) -> list[Chart]:
+    pairs = [
+        (row.get("feature"), _number(row.get("importance")))
+        for row in _rows(metrics.get("attributions"))
+    ]
+    if not pairs:
+        importance = metrics.get("featureImportance")
+        if isinstance(importance, Mapping):
+            pairs = [(name, _number(value)) for name, value in importance.items()]
+    pairs = [(str(name), value) for name, value in pairs if name is not None]
+    if not pairs:
+        return []
+    # Most important first; a missing importance sorts last.
+    pairs.sort(key=lambda p: (p[1] is None, -(p[1] or 0.0)))
+    shown = pairs[: MAX_CATEGORIES * 2]
+    method = (metrics.get("methods") or {}).get("featureImportance")
+    label = "mean |attribution|"
+    if isinstance(method, Mapping) and method.get("method"):
+        label += f" ({method.get('method')})"
+    title = "Feature importance"
     return [
         _chart(
             title,
             charts.bar_chart(
-                severities,
-                [counts.get(s) for s in severities],
+                [name for name, _ in shown],
+                [value for _, value in shown],
                 title=title,
-                value_label="findings",
+                horizontal=True,
+                value_label=label,
+            ),
+        )
+    ]
+
+
+# ---- validation -----------------------------------------------------------------------------
+
+
+def _validation(metrics: Mapping[str, Any], thresholds: Mapping[str, Any]) -> list[Chart]:
+    out: list[Chart] = []
+    out.extend(_reliability(metrics.get("reliabilityCurve")))
+    out.extend(_ks(metrics.get("ksCurve"), thresholds))
+    out.extend(_psi_bins(metrics, thresholds))
+    out.extend(_champion(metrics.get("championChallenger")))
+    return out
+
+
+def _reliability(block: Any) -> list[Chart]:
+    curve = _curve(block, "meanPredicted", "observedRate")
+    if curve is None:
+        return []
+    # Empty bins have no point; the curve joins the bins that have rows.
+    pairs = [(x, y) for x, y in zip(*curve, strict=False) if _number(x) is not None]
+    pairs = [(x, y) for x, y in pairs if _number(y) is not None]
+    if not pairs:
+        return []
+    title = "Calibration (reliability)"
+    return [
+        _chart(
+            title,
+            xy_chart(
+                {"model": ([x for x, _ in pairs], [y for _, y in pairs])},
+                title=title,
+                x_label="mean predicted probability (score bin)",
+                y_label="observed rate of class 1",
+                x_min=0.0,
+                x_max=1.0,
+                y_min=0.0,
+                y_max=1.0,
+                diagonal="perfect calibration",
+                square=True,
+                width=460,
+            ),
+        )
+    ]
+
+
+def _ks(block: Any, thresholds: Mapping[str, Any]) -> list[Chart]:
+    curve = _curve(block, "thresholds", "cdfPositive")
+    if curve is None:
+        return []
+    xs, positive = curve
+    negative = block.get("cdfNegative")
+    negative = list(negative) if isinstance(negative, list | tuple) else []
+    gaps = []
+    at = _number(block.get("at"))
+    if at is not None:
+        # The point of the maximum is in the curve (ks_curve keeps it); else the nearest.
+        candidates = [(abs(x - at), i) for i, x in enumerate(map(_number, xs)) if x is not None]
+        if candidates:
+            i = min(candidates)[1]
+            lo = _number(positive[i]) if i < len(positive) else None
+            hi = _number(negative[i]) if i < len(negative) else None
+            if lo is not None and hi is not None:
+                gap = abs(hi - lo)
+                label = f"KS = {gap:.3f} at score {at:.3g}"
+                limit = _limit(thresholds, "validationThresholds", "ksStatistic")
+                if limit is not None:
+                    label += f" (threshold {limit:g})"
+                gaps.append((xs[i], lo, hi, label))
+    title = "KS: cumulative score distributions by class"
+    return [
+        _chart(
+            title,
+            xy_chart(
+                {
+                    "class 1 (y_true = 1)": (xs, positive),
+                    "class 0 (y_true = 0)": (xs, negative),
+                },
+                title=title,
+                x_label="score (y_score)",
+                y_label="cumulative share of class",
+                y_min=0.0,
+                y_max=1.0,
+                y_format="percent",
+                gaps=gaps,
+            ),
+        )
+    ]
+
+
+def _bin_label(row: Mapping[str, Any]) -> str:
+    lower, upper = _number(row.get("lower")), _number(row.get("upper"))
+    if lower is None and upper is None:
+        return f"bin {row.get('bin')}"
+    if lower is None:
+        return f"< {upper:.3g}"
+    if upper is None:
+        return f">= {lower:.3g}"
+    return f"{lower:.3g} to {upper:.3g}"
+
+
+def _psi_bins(metrics: Mapping[str, Any], thresholds: Mapping[str, Any]) -> list[Chart]:
+    rows = _rows(metrics.get("psiBins"))
+    if not rows:
+        return []
+    labels = [_bin_label(row) for row in rows]
+    value = _number(metrics.get("psi"))
+    limit = _limit(thresholds, "validationThresholds", "psi")
+    summary = f"PSI = {value:.3g}" if value is not None else "PSI"
+    if limit is not None:
+        summary += f", threshold {limit:g}"
+    title = "PSI per score bin"
+    out = [
+        _chart(
+            title,
+            charts.grouped_bar_chart(
+                labels,
+                {
+                    "reference (expected)": [row.get("expectedShare") for row in rows],
+                    "this dataset (actual)": [row.get("actualShare") for row in rows],
+                },
+                title=title,
+                value_format="percent",
+                value_label=f"share of rows per reference score decile ({summary})",
+                show_values=False,
+                horizontal=True,
+            ),
+        )
+    ]
+    title = "PSI contribution per score bin"
+    out.append(
+        _chart(
+            title,
+            charts.bar_chart(
+                labels,
+                [row.get("contribution") for row in rows],
+                title=title,
+                horizontal=True,
+                value_label=f"(a - e) ln(a / e); the bins sum to the PSI ({summary})",
+            ),
+        )
+    )
+    return out
+
+
+def _champion(block: Any) -> list[Chart]:
+    if not isinstance(block, Mapping):
+        return []
+    curves = block.get("rocCurves")
+    if not isinstance(curves, Mapping):
+        return []
+    version = block.get("championVersion")
+    names = {
+        "challenger": ("this version (challenger)", block.get("challengerRocAuc")),
+        "champion": (
+            f"champion {version}" if version is not None else "champion",
+            block.get("championRocAuc"),
+        ),
+    }
+    series = {}
+    for key, (name, auc) in names.items():
+        curve = _curve(curves.get(key), "fpr", "tpr")
+        if curve is None:
+            continue
+        auc_value = _number(auc)
+        series[f"{name}, AUC {auc_value:.3f}" if auc_value is not None else name] = curve
+    if not series:
+        return []
+    title = "Champion vs challenger"
+    return [
+        _chart(
+            title,
+            xy_chart(
+                series,
+                title=title,
+                x_label="False positive rate",
+                y_label="True positive rate",
+                x_min=0.0,
+                x_max=1.0,
+                y_min=0.0,
+                y_max=1.0,
+                diagonal="chance (AUC = 0.5)",
+                square=True,
+                width=460,
             ),
         )
     ]
