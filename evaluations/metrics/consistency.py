@@ -22,8 +22,10 @@ owner did not choose. Rows with a missing value in a used column are left out (a
 missing value is not defined) and counted in the method block.
 
 Large datasets: at most ``CONSISTENCY_SAMPLE`` rows (a seeded uniform draw without replacement)
-are both the query rows and the rows their neighbours are searched among; the ball-tree search
-costs about n log n, so the cost stays bounded whatever the dataset's size.
+are both the query rows and the rows their neighbours are searched among, so the cost is bounded
+whatever the dataset's size. The ball-tree search grows faster than linearly with many
+informative columns (measured on this 2-core machine: 20,000 rows of 20 independent Gaussian
+columns 8 s, of 8 columns 3 s; 10,000 rows of 20 columns 1.3 s).
 """
 
 from __future__ import annotations

@@ -20,10 +20,12 @@ Computed only when the registry runs the model (a ``Scorer``); every query is ba
 
     Why not the shap package: shap 0.52 and later need Python >= 3.12 (the registry runs 3.11);
     shap 0.51.0 installs, but its model-agnostic explainers explain one row per Python call and
-    evaluate every coalition on the whole background sample (Permutation, default max_evals=500,
-    with a 100-row background: 50,000 model rows per explained row), two orders of magnitude
-    over this suite's budget. The tests check this estimator against exact Shapley values by
-    enumeration, and those against shap's ``ExactExplainer`` where shap is installed.
+    evaluate every coalition on the whole background sample: measured on a 200-tree gradient
+    boosting model with 20 features, ``shap.explainers.Permutation`` (default max_evals, 100-row
+    ``Independent`` masker) scored 50,592 model rows and took 0.56 s per explained row, about
+    560 s for this suite's 1,000 rows against 3.3 s for everything here. The tests check this
+    estimator against exact Shapley values by enumeration, and those against shap's
+    ``ExactExplainer`` where shap is installed.
 
 ``explanationStability``
     Mean Spearman rank correlation (``scipy.stats.spearmanr``) of the global importances over
