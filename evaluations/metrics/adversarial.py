@@ -244,6 +244,13 @@ def compute_model_robustness(
         metrics["adversarialAccuracy"] = adversarial
         metrics["adversarialAccuracyDrop"] = clean - adversarial
         capped = method["parameters"]["rowsCapped"]
+        unstarted = method["parameters"]["rowsWithoutStart"]
+        if unstarted:
+            notes.append(
+                f"{unstarted} rows were not attacked: the model gave every sampled row and "
+                f"{RANDOM_STARTS} random points of the data's range the same label, so the "
+                "attack had no starting point (they count as not fooled)"
+            )
         if capped:
             notes.append(
                 f"the attack on {capped} of {n} rows stopped at the query cap of "
@@ -428,6 +435,7 @@ def _attack(scorer, prepared, grid, seed, cap, epsilon, report):
         "rowsAttacked": 0,
         "rowsFooled": 0,
         "rowsCapped": 0,
+        "rowsWithoutStart": 0,
         "queries": 0,
         "queriesPerRow": None,
     }
@@ -476,7 +484,7 @@ def _attack(scorer, prepared, grid, seed, cap, epsilon, report):
             init_eval=HSJ_INIT_EVAL,
             verbose=False,
         )
-    attacked = capped = 0
+    attacked = capped = unstarted = 0
     points = np.full_like(z, np.nan)
     state = np.random.get_state()
     # ART logs its success rate at INFO after every generate call, i.e. once per row.
@@ -487,7 +495,8 @@ def _attack(scorer, prepared, grid, seed, cap, epsilon, report):
     try:
         for done, i in enumerate(target):
             if np.isnan(starts[i]).any():
-                continue  # the model gave every known point this label: no start, not fooled
+                unstarted += 1  # every known point has this label: no start, not fooled
+                continue
             attacked += 1
             box.start(z[i], int(labels32[i]), base=prepared.X[i])
             # HopSkipJump's noise comes from NumPy's global generator: seeded per row so the
@@ -523,6 +532,7 @@ def _attack(scorer, prepared, grid, seed, cap, epsilon, report):
         rowsAttacked=attacked,
         rowsFooled=int(np.sum(distances <= epsilon)),
         rowsCapped=capped,
+        rowsWithoutStart=unstarted,
         queries=int(queries),
         queriesPerRow=float(queries / attacked) if attacked else None,
     )

@@ -106,6 +106,17 @@ def test_a_model_robust_by_construction_keeps_its_accuracy(robust):
     assert metrics["unavailable"] == {}
 
 
+def test_examples_found_beyond_epsilon_do_not_count(robust):
+    clf, X, y_true, *_ = robust
+    scorer = _scorer(clf, X)
+    # Every boundary lies between 0.75 and 1.3 std away: the attack reaches all of them within
+    # 3 std, and none of them counts at 0.4 or below.
+    metrics, _ = compute_model_robustness(scorer, X, y_true, epsilon=3.0, sample=20, seed=2)
+    curve = _curve(metrics)
+    assert metrics["adversarialAccuracy"] == 0.0
+    assert curve[0.4]["adversarialAccuracy"] == metrics["cleanAccuracy"] > 0.9
+
+
 def test_a_thin_margin_model_is_fooled_and_never_beyond_epsilon(thin):
     clf, X, y, _, metrics, _, _ = thin
     correct = clf.predict(X) == y
