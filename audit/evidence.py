@@ -43,7 +43,10 @@ from audit.services import (
 from core.access import authorize
 from core.choices import Action
 from core.domain import domain_action
+from evaluations.charts import run_charts
+from evaluations.metrics import SUITES
 from evaluations.models import EvaluationRun
+from evaluations.selectors import latest_finished
 from evaluations.shapes import EvaluationRunOutput
 from governance.choices import Decision
 from governance.models import RiskTierChangeRequest
@@ -66,6 +69,7 @@ AUDIT_EXCERPT = "audit-trail.jsonl"
 CHECKPOINT_FILE = "audit-checkpoint.json"
 POLICY_EVALUATIONS = "policy-evidence/evaluations.json"
 POLICY_DIR = "policy-evidence/policies/"
+EVALUATION_CHARTS_DIR = "evaluation-charts/"
 EXCERPT_CHUNK = 2000
 
 README = """Evidence bundle of {model} {version} (model id {model_id}, version id {version_id})
@@ -82,7 +86,10 @@ approvals.json          Every review decision: stage, environment, cycle, decisi
                         role, comments and the MRC checklist.
 transitions.json        Every state change, oldest first (user "system" for automatic steps).
 risk-tier-changes.json  The model's risk tier change requests and their decisions.
-evaluations.json        The version's evaluation runs: metrics, thresholds, dataset digests.
+evaluations.json        The version's evaluation runs: metrics, thresholds, dataset digests,
+                        and how each metric was measured (method, sample, seed, library).
+evaluation-charts/      The charts of the latest finished run of each suite (SVG), as the run
+                        page draws them: run-<id>-<n>-<title>.svg.
 exceptions.json         Policy exceptions concerning the version (when the registry records them).
 policy-evidence/        evaluations.json: every policy evaluation of the version with its rule
                         results; policies/<policyId>@<revision>.json: the exact policy document
@@ -169,6 +176,25 @@ def evaluation_runs(version: ModelVersion) -> list[dict]:
         .order_by("created_at", "id")
     )
     return EvaluationRunOutput(runs, many=True).data
+
+
+def evaluation_charts(version: ModelVersion) -> list[dict]:
+    """The charts of the version's latest finished run of each suite, drawn by the run page's
+    own chart code: `{"runId", "suite", "title", "file", "svg"}`, suites in catalogue order."""
+    runs = latest_finished(version.evaluation_runs.all()).order_by("suite")
+    charts = []
+    for run in sorted(runs, key=lambda r: SUITES.index(r.suite) if r.suite in SUITES else 99):
+        for index, (title, svg) in enumerate(run_charts(run), start=1):
+            charts.append(
+                {
+                    "runId": run.pk,
+                    "suite": run.suite,
+                    "title": title,
+                    "file": f"{EVALUATION_CHARTS_DIR}run-{run.pk}-{index:02d}-{slugify(title)}.svg",
+                    "svg": svg,
+                }
+            )
+    return charts
 
 
 def exception_documents(version: ModelVersion) -> list[dict]:
@@ -337,6 +363,9 @@ def build_files(
     files["transitions.json"] = _json_bytes(transition_documents(transitions))
     files["risk-tier-changes.json"] = _json_bytes(tier_change_documents(tier_changes))
     files["evaluations.json"] = _json_bytes(runs)
+    charts = evaluation_charts(version)
+    for chart in charts:
+        files[chart["file"]] = chart["svg"].encode()
     files["exceptions.json"] = _json_bytes(exceptions)
     files[POLICY_EVALUATIONS] = _json_bytes(evaluations)
     files["policy-evidence/violations.json"] = _json_bytes(violations)
@@ -356,6 +385,7 @@ def build_files(
             run | {"finishedText": (run.get("finishedAt") or "")[:16].replace("T", " ")}
             for run in runs
         ],
+        "evaluation_charts": charts,
         "exceptions": exceptions,
         "violations": violations,
         "documentation_file": documentation_file,

@@ -55,6 +55,10 @@ class EvaluationRunAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
         "reference_name",
         "reference_sha256",
         "reference_rows",
+        "training_name",
+        "training_sha256",
+        "training_rows",
+        "parameters",
         "sensitive_features",
         "segment_columns",
         "thresholds",
@@ -82,6 +86,10 @@ class EvaluationRunAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
         "reference_format",
         "reference_size",
         "reference_columns",
+        "training_dataset",
+        "training_format",
+        "training_size",
+        "training_columns",
     )
 
     @admin.display(description="Run page")

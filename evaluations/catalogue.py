@@ -23,16 +23,30 @@ DESCRIPTIONS = {
         "on adversarial inputs the owner supplies in y_pred_adversarial."
     ),
     Suite.SECURITY: (
-        "Input validation of the uploaded dataset: schema, label and score ranges, missing "
-        "and infinite values, formula injection, duplicates. The model is not executed, so "
-        "model inversion, membership inference, backdoor and adversarial attacks are not "
-        "performed."
+        "Input validation of the uploaded dataset (schema, label and score ranges, missing "
+        "and infinite values, formula injection, duplicates) and, when the registry runs the "
+        "model, attacks on it: membership inference (needs a training sample), attribute "
+        "inference (model inversion) of the first sensitive feature, hostile inputs (NaN, "
+        "infinities, extreme values, wrong types, missing inputs) and STRIP backdoor "
+        "screening against a clean reference (the reference dataset, else half the dataset)."
     ),
     Suite.SMOKE: (
         "The registry runs the version's executable (ONNX) model on the dataset: it loads, "
         "every score is a finite probability of class 1, the same input twice gives the "
         "same output, and the 95th percentile latency of a batch of 1,000 rows. Labels are "
         "not needed; a version without such a model cannot be smoke-tested."
+    ),
+    Suite.EXPLAINABILITY: (
+        "Model-agnostic attributions of the model the registry runs: global feature "
+        "importance (mean absolute attribution), its stability across bootstrap resamples "
+        "(Spearman) and its faithfulness (the rocAuc drop when the top three features are "
+        "replaced by their means, against three other features)."
+    ),
+    Suite.VALIDATION: (
+        "Quantitative validation of a scoring model: discriminatory power (Gini, KS), "
+        "calibration (Brier score, Hosmer-Lemeshow test, reliability curve), stability (PSI "
+        "of the scores against the reference dataset) and champion-challenger against the "
+        "model's version in PRODUCTION (DeLong test), both models run by the registry."
     ),
 }
 
@@ -56,8 +70,10 @@ METRICS = {
         "selectionRateMax",
         "truePositiveRateDifference",
         "falsePositiveRateDifference",
+        "consistency",
         "groups",
         "byFeature",
+        "methods",
     ],
     Suite.ROBUSTNESS: [
         "driftDetection",
@@ -66,18 +82,29 @@ METRICS = {
         "degradation",
         "edgeCases",
         "adversarialAccuracy",
+        "noiseAccuracy",
         "cleanAccuracy",
         "adversarialAccuracyDrop",
         "adversarialFlipRate",
+        "perturbationCurve",
+        "methods",
     ],
     Suite.SECURITY: [
         "highSeverityFindings",
+        "membershipInferenceAdvantage",
+        "attributeInferenceAdvantage",
+        "inputValidationFailures",
+        "backdoorSuspicion",
         "findings",
         "findingCounts",
         "rowsChecked",
         "columnsChecked",
         "duplicateRowShare",
-        "notPerformed",
+        "membershipInference",
+        "attributeInference",
+        "inputValidation",
+        "backdoor",
+        "methods",
     ],
     Suite.SMOKE: [
         "loads",
@@ -87,6 +114,26 @@ METRICS = {
         "latency",
         "determinism",
         "rows",
+    ],
+    Suite.EXPLAINABILITY: [
+        "featureImportance",
+        "explanationStability",
+        "explanationFaithfulness",
+        "attributions",
+        "methods",
+    ],
+    Suite.VALIDATION: [
+        "gini",
+        "ksStatistic",
+        "brierScore",
+        "hosmerLemeshowP",
+        "psi",
+        "championChallenger",
+        "hosmerLemeshow",
+        "reliabilityCurve",
+        "ksCurve",
+        "psiBins",
+        "methods",
     ],
 }
 
@@ -116,7 +163,8 @@ INPUTS = {
         "requiredColumns": [],
         "optionalColumns": ["y_true", "y_pred", "y_score", "y_pred_adversarial"],
         "needsSensitiveFeatures": False,
-        "usesReferenceDataset": False,
+        "usesReferenceDataset": True,
+        "usesTrainingDataset": True,
     },
     # The model's input columns only: the registry always runs the model (submitted
     # predictions are not used), so the version needs an executable model artifact.
@@ -126,23 +174,97 @@ INPUTS = {
         "needsSensitiveFeatures": False,
         "usesReferenceDataset": False,
     },
+    Suite.EXPLAINABILITY: {
+        "requiredColumns": ["y_true"],
+        "optionalColumns": ["y_pred", "y_score"],
+        "needsSensitiveFeatures": False,
+        "usesReferenceDataset": False,
+    },
+    # y_score is required when the dataset carries its own predictions (y_pred).
+    Suite.VALIDATION: {
+        "requiredColumns": ["y_true"],
+        "optionalColumns": ["y_pred", "y_score"],
+        "needsSensitiveFeatures": False,
+        "usesReferenceDataset": True,
+    },
 }
 
-SECURITY_THRESHOLD = {"highSeverityFindings": 0}
+# What the catalogue's headline metrics mean, where the run page shows them (with why a value
+# is missing when it is).
+MEANINGS = {
+    Suite.SECURITY: [
+        (
+            "membershipInferenceAdvantage",
+            "How much better than chance an attacker who sees only the model's scores tells "
+            "training rows from others (attack TPR - FPR; 0 means no leak).",
+        ),
+        (
+            "attributeInferenceAdvantage",
+            "How much better than guessing the majority class an attacker infers the first "
+            "sensitive feature from the other features and the model's output.",
+        ),
+        (
+            "inputValidationFailures",
+            "Hostile inputs (NaN, infinities, extreme values, wrong types, missing inputs) the "
+            "model answered with an invalid output or crashed on; a clean refusal is not a "
+            "failure.",
+        ),
+        (
+            "backdoorSuspicion",
+            "Share of inputs STRIP flags as carrying a trigger: their prediction barely moves "
+            "when blended with clean inputs. The cut flags 1% of clean data, so ~0.01 is clean.",
+        ),
+    ],
+    Suite.EXPLAINABILITY: [
+        (
+            "explanationStability",
+            "Mean Spearman rank correlation of the global importances across 5 bootstrap "
+            "resamples (1: the ranking does not depend on the sample).",
+        ),
+        (
+            "explanationFaithfulness",
+            "rocAuc lost when the 3 most important features are replaced by their means, "
+            "minus the loss for 3 other features (above 0: the explanation points at what the "
+            "model uses).",
+        ),
+    ],
+    Suite.VALIDATION: [
+        ("gini", "Discriminatory power, 2·rocAuc - 1 (0: none, 1: perfect)."),
+        (
+            "ksStatistic",
+            "Largest gap between the cumulative score distributions of the two classes.",
+        ),
+        ("brierScore", "Mean squared error of the scores as probabilities (lower is better)."),
+        (
+            "hosmerLemeshowP",
+            "p-value of the Hosmer-Lemeshow calibration test over score deciles (low: the "
+            "scores are not calibrated).",
+        ),
+        (
+            "psi",
+            "Population stability of the scores against the reference dataset (below 0.1 "
+            "stable, above 0.25 a major shift).",
+        ),
+    ],
+}
+
+# Form fields a suite reads besides the dataset: the run's parameters.
+PARAMETERS = {
+    Suite.ROBUSTNESS: {"epsilon": 0.1, "seed": 0},
+    Suite.SECURITY: {"seed": 0},
+    Suite.EXPLAINABILITY: {"seed": 0},
+    Suite.BIAS: {"seed": 0},
+}
 
 
 def default_thresholds(suite: str) -> dict[str, dict[str, float]]:
     """Per tier, the thresholds the suite is judged by when the request gives none."""
-    section = SUITE_SECTIONS.get(suite)
-    if section is None:
-        return {tier: dict(SECURITY_THRESHOLD) for tier in TIER_THRESHOLDS}
+    section = SUITE_SECTIONS[suite]
     return {tier: dict(document.get(section, {})) for tier, document in TIER_THRESHOLDS.items()}
 
 
 def threshold_directions(suite: str) -> dict[str, str]:
-    section = SUITE_SECTIONS.get(suite)
-    if section is None:
-        return {"highSeverityFindings": "max"}
+    section = SUITE_SECTIONS[suite]
     metrics = {m for tier in TIER_THRESHOLDS.values() for m in tier.get(section, {})}
     return {m: DIRECTIONS[m] for m in DIRECTIONS if m in metrics}
 
@@ -157,7 +279,9 @@ def suite_documents() -> list[dict]:
             "thresholdsSection": SUITE_SECTIONS.get(key),
             "thresholdDirections": threshold_directions(key),
             "defaultThresholds": default_thresholds(key),
+            "usesTrainingDataset": False,
             **INPUTS[key],
+            "parameters": PARAMETERS.get(key, {}),
         }
         for key in SUITES
     ]

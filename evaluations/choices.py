@@ -5,8 +5,18 @@ class Suite(models.TextChoices):
     PERFORMANCE = "performance", "Performance"
     BIAS = "bias", "Bias and fairness"
     ROBUSTNESS = "robustness", "Robustness and drift"
-    SECURITY = "security", "Security (input validation)"
+    SECURITY = "security", "Security (data checks and attacks on the model)"
     SMOKE = "smoke", "Smoke (the model loads and answers)"
+    EXPLAINABILITY = "explainability", "Explainability (attributions, stability, faithfulness)"
+    VALIDATION = "validation", "Validation (discrimination, calibration, stability)"
+
+
+# Suites whose metrics need the model itself, queried on inputs the registry makes up
+# (attacks, blends, perturbations): on a run with submitted predictions they are not measured.
+MODEL_SUITES = (Suite.ROBUSTNESS, Suite.SECURITY, Suite.EXPLAINABILITY)
+# Suites that read a reference dataset, and the one that reads a training sample.
+REFERENCE_SUITES = (Suite.ROBUSTNESS, Suite.SECURITY, Suite.VALIDATION)
+TRAINING_SUITES = (Suite.SECURITY,)
 
 
 class RunStatus(models.TextChoices):

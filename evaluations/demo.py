@@ -13,15 +13,26 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from evaluations import services
-from governance.demo_models import DemoModel, perturbed
+from evaluations.choices import REFERENCE_SUITES, TRAINING_SUITES
+from governance.demo_models import DemoModel
 from registry.choices import RiskTier
-from registry.execution import ExecutableModel
 
 SUITES_BY_TIER = {
     RiskTier.LOW: ("performance", "smoke"),
     RiskTier.MEDIUM: ("performance", "bias", "robustness", "security"),
-    RiskTier.HIGH: ("performance", "bias", "robustness", "security"),
+    RiskTier.HIGH: (
+        "performance",
+        "bias",
+        "robustness",
+        "security",
+        "explainability",
+        "validation",
+    ),
 }
+# HIGH: "extensive validation with multiple datasets": these suites run on a second sample too.
+SECOND_DATASET_SUITES = {RiskTier.HIGH: ("performance", "validation")}
+# The security suite's members: this many of the training rows.
+TRAINING_SAMPLE_ROWS = 2000
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
@@ -39,68 +50,55 @@ def save_for_people(name: str, data: bytes) -> Path:
     return path
 
 
-def scored(model: DemoModel, frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with the ONNX model's own predictions (y_pred, y_score), computed by the
-    registry's model runner."""
-    predictions = ExecutableModel.load(model.onnx).predict_frame(frame, features=model.features)
-    return frame.assign(y_pred=predictions.y_pred, y_score=predictions.y_score.round(6))
-
-
-def adversarial(model: DemoModel, frame: pd.DataFrame, *, seed: int) -> pd.DataFrame:
-    """The frame with the model's predictions on perturbed inputs (y_pred_adversarial), which
-    the robustness suite compares with y_true; the registry does not perturb inputs itself."""
-    nudged = perturbed(frame, model.features, seed)
-    predictions = ExecutableModel.load(model.onnx).predict_frame(nudged, features=model.features)
-    return frame.assign(y_pred_adversarial=predictions.y_pred)
-
-
 def run_model_evaluations(version, *, actor, model: DemoModel, seed: int) -> list:
     """Run the suites the version's tier requires on the demo model's evaluation data.
 
     The dataset carries no y_pred/y_score: the registry runs the version's held ONNX model to
     compute them (the runs' predictionsSource is REGISTRY), fed the model's feature columns
-    in order. It carries y_pred_adversarial, the same model's predictions on perturbed
-    inputs, and the reference dataset the model's predictions, for the robustness suite's
-    adversarial and degradation checks.
+    in order, and attacks, perturbs and explains the model itself. The robustness, security
+    and validation suites read the reference sample (drift, STRIP's clean reference, the
+    score PSI), security a sample of the training rows (membership inference); HIGH runs
+    performance and validation on a second sample too. `seed` is every run's random seed.
     """
-    return _run_suites(
-        version,
-        actor=actor,
-        data=_csv(adversarial(model, model.evaluation, seed=seed)),
-        reference=_csv(scored(model, model.reference)),
-        sensitive=list(model.sensitive_features),
-        features=list(model.features),
-    )
-
-
-def _run_suites(
-    version,
-    *,
-    actor,
-    data: bytes,
-    reference: bytes,
-    sensitive: list[str],
-    features: list[str],
-) -> list:
+    tier = version.model.risk_tier
+    data = _csv(model.evaluation)
+    reference = _csv(model.reference)
+    training = _csv(model.training.head(TRAINING_SAMPLE_ROWS))
     save_for_people(f"{version.model.name}.csv", data)
     save_for_people(f"{version.model.name}-reference.csv", reference)
+    save_for_people(f"{version.model.name}-training.csv", training)
     runs = []
-    for suite in SUITES_BY_TIER[version.model.risk_tier]:
+    plans = [(suite, data) for suite in SUITES_BY_TIER[tier]]
+    if tier in SECOND_DATASET_SUITES:
+        holdout = _csv(model.holdout)
+        save_for_people(f"{version.model.name}-holdout.csv", holdout)
+        plans = [(suite, holdout) for suite in SECOND_DATASET_SUITES[tier]] + plans
+    for suite, content in plans:
         run = services.request_evaluation(
             version,
             actor=actor,
             suite=suite,
-            dataset=SimpleUploadedFile(f"{version.model.name}.csv", data, "text/csv"),
+            dataset=SimpleUploadedFile(f"{version.model.name}.csv", content, "text/csv"),
             reference_dataset=(
                 SimpleUploadedFile("reference.csv", reference, "text/csv")
-                if suite == "robustness"
+                if suite in REFERENCE_SUITES
                 else None
             ),
-            sensitive_features=sensitive if suite == "bias" else (),
+            training_dataset=(
+                SimpleUploadedFile("training.csv", training, "text/csv")
+                if suite in TRAINING_SUITES
+                else None
+            ),
+            sensitive_features=model.sensitive_features if suite in SENSITIVE_SUITES else (),
             # The model's input columns, in order: the dataset also has the sensitive features.
-            features=features,
+            features=list(model.features),
+            seed=seed,
         )
         services.run_evaluation(run.pk)
         run.refresh_from_db()
         runs.append(run)
     return runs
+
+
+# The bias suite needs the sensitive features; security's attribute inference reads the first.
+SENSITIVE_SUITES = ("bias", "security")

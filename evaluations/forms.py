@@ -6,12 +6,15 @@ from evaluations.choices import Suite
 from evaluations.uploads import (
     ARTIFACT,
     DATASET,
+    EPSILON,
     FEATURES,
     REFERENCE,
+    SEED,
     SEGMENTS,
     SENSITIVE,
     SUITE,
     THRESHOLDS,
+    TRAINING,
     default_model,
 )
 
@@ -25,6 +28,9 @@ FORM_FIELDS = {
     THRESHOLDS: "thresholds",
     ARTIFACT: "artifact",
     FEATURES: "features",
+    TRAINING: "training_dataset",
+    EPSILON: "epsilon",
+    SEED: "seed",
 }
 
 
@@ -79,7 +85,30 @@ class RunEvaluationForm(forms.Form):
         help_text="Comma-separated columns to break performance down by (optional).",
     )
     reference_dataset = forms.FileField(
-        required=False, help_text="For the robustness suite: the data to compare drift against."
+        required=False,
+        help_text="Robustness: the data to compare drift against. Security: clean data STRIP's "
+        "entropy cut is set on (else half the dataset). Validation: the population the score "
+        "PSI is measured against (the development sample).",
+    )
+    training_dataset = forms.FileField(
+        required=False,
+        label="Training sample",
+        help_text="For the security suite: a sample of the training data (the model's feature "
+        "columns and y_true). Membership inference is measured only with it.",
+    )
+    epsilon = forms.CharField(
+        required=False,
+        max_length=40,
+        label="Perturbation bound (epsilon)",
+        help_text="For the robustness suite: the attack and the noise are bounded by this "
+        "fraction of each feature's standard deviation (default 0.1).",
+    )
+    seed = forms.CharField(
+        required=False,
+        max_length=40,
+        label="Random seed",
+        help_text="The seed of every sample, attack and resample (default 0): the same seed "
+        "gives the same result.",
     )
     thresholds = forms.CharField(
         required=False,

@@ -65,6 +65,17 @@ class EvaluationRun(models.Model):
     reference_size = models.PositiveBigIntegerField(null=True, blank=True)
     reference_rows = models.PositiveIntegerField(null=True, blank=True)
     reference_columns = models.JSONField(null=True, blank=True)
+    # A sample of the data the model was trained on (the security suite's members).
+    training_dataset = models.FileField(upload_to="evaluations/", max_length=300, blank=True)
+    training_name = models.CharField(max_length=255, blank=True)
+    training_format = models.CharField(max_length=10, choices=DatasetFormat.choices, blank=True)
+    training_sha256 = models.CharField(max_length=64, blank=True)
+    training_size = models.PositiveBigIntegerField(null=True, blank=True)
+    training_rows = models.PositiveIntegerField(null=True, blank=True)
+    training_columns = models.JSONField(null=True, blank=True)
+    # The run's parameters: {"seed": int, "epsilon": float} (epsilon for robustness). The same
+    # parameters on the same files and model give the same result.
+    parameters = models.JSONField(default=dict, blank=True)
     sensitive_features = models.JSONField(default=list, blank=True)
     segment_columns = models.JSONField(default=list, blank=True)
     thresholds = models.JSONField(default=dict, blank=True)

@@ -34,6 +34,7 @@ from evaluations import conf
 from evaluations.access import READ_EVALUATIONS, RUN_EVALUATION, authorize_read, authorize_run
 from evaluations.choices import (
     ACTIVE_STATUSES,
+    MODEL_SUITES,
     OUTCOME_ACTIONS,
     EvaluationAuditAction,
     PredictionsSource,
@@ -42,13 +43,14 @@ from evaluations.choices import (
 )
 from evaluations.metrics import DatasetError, ThresholdsError, load_dataset, run_suite
 from evaluations.metrics import sha256_digest as digest
+from evaluations.metrics.suites import ModelInputs
 from evaluations.models import EvaluationRun
-from evaluations.uploads import PreparedDataset, PreparedRun, prepare_run
+from evaluations.uploads import PreparedDataset, PreparedRun, default_model, prepare_run
 from governance.choices import NotificationKind
 from governance.notifications import notify
 from registry import custody
 from registry.choices import VersionState
-from registry.execution import ExecutableModel, ExecutionError
+from registry.execution import ExecutableModel, ExecutionError, Scorer
 from registry.models import ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -98,6 +100,9 @@ def request_evaluation(
     thresholds: Any = None,
     artifact: Any = None,
     features=(),
+    training_dataset=None,
+    epsilon: Any = None,
+    seed: Any = None,
 ) -> EvaluationRun:
     """Check the request, store the files and queue the run; the worker computes it.
 
@@ -121,6 +126,9 @@ def request_evaluation(
         artifact=artifact,
         features=features,
         may_relax_thresholds=has_role(actor, Role.MRC),
+        training_dataset=training_dataset,
+        epsilon=epsilon,
+        seed=seed,
     )
     stored = _store_files(version, prepared)
     try:
@@ -134,7 +142,11 @@ def request_evaluation(
 def _store_files(version: ModelVersion, prepared: PreparedRun) -> dict[str, str]:
     folder = f"evaluations/version-{version.pk}/{uuid.uuid4().hex}"
     stored: dict[str, str] = {}
-    for role, item in (("dataset", prepared.dataset), ("reference", prepared.reference)):
+    for role, item in (
+        ("dataset", prepared.dataset),
+        ("reference", prepared.reference),
+        ("training", prepared.training),
+    ):
         if item is not None:
             stored[role] = default_storage.save(
                 f"{folder}/{role}.{item.format}", ContentFile(item.content)
@@ -146,7 +158,7 @@ def _dataset_fields(prefix: str, item: PreparedDataset | None, name: str | None)
     if item is None:
         return {}
     return {
-        prefix if prefix == "dataset" else "reference_dataset": name,
+        prefix if prefix == "dataset" else f"{prefix}_dataset": name,
         f"{prefix}_name": item.name,
         f"{prefix}_format": item.format,
         f"{prefix}_sha256": item.sha256,
@@ -178,9 +190,11 @@ def _queue_run(
         artifact=prepared.artifact,
         artifact_sha256=prepared.artifact.sha256 if prepared.artifact is not None else "",
         features=prepared.features,
+        parameters=prepared.parameters,
         requested_by=actor,
         **_dataset_fields("dataset", prepared.dataset, stored.get("dataset")),
         **_dataset_fields("reference", prepared.reference, stored.get("reference")),
+        **_dataset_fields("training", prepared.training, stored.get("training")),
     )
     _audit(run, EvaluationAuditAction.QUEUED, user=actor)
     run_id = run.pk
@@ -206,6 +220,10 @@ def _audit(run: EvaluationRun, action: str, *, user=None, **extra) -> None:
     }
     if run.reference_sha256:
         details["referenceSha256"] = run.reference_sha256
+    if run.training_sha256:
+        details["trainingSha256"] = run.training_sha256
+    if run.parameters:
+        details["parameters"] = run.parameters
     if run.sensitive_features:
         details["sensitiveFeatures"] = run.sensitive_features
     details["predictionsSource"] = run.predictions_source
@@ -328,6 +346,9 @@ class PredictionError(DatasetError):
 def _load_stored(run: EvaluationRun, which: str):
     if which == "dataset":
         field, sha, fmt, what = run.dataset, run.dataset_sha256, run.dataset_format, ""
+    elif which == "training":
+        field, sha, fmt = run.training_dataset, run.training_sha256, run.training_format
+        what = "training sample: "
     else:
         field, sha, fmt = run.reference_dataset, run.reference_sha256, run.reference_format
         what = "reference dataset: "
@@ -348,27 +369,53 @@ def _load_stored(run: EvaluationRun, which: str):
         content,
         fmt=fmt,
         max_bytes=max(conf.max_upload_bytes(), len(content)),
-        max_rows=max(conf.max_rows(), run.dataset_rows or 0, run.reference_rows or 0),
+        max_rows=max(
+            conf.max_rows(),
+            run.dataset_rows or 0,
+            run.reference_rows or 0,
+            run.training_rows or 0,
+        ),
         validate=False,
     )
 
 
 def execute(run: EvaluationRun, progress: ProgressWriter) -> dict[str, Any]:
-    """Load the stored file(s) and compute the suite; raises DatasetError for bad data."""
+    """Load the stored file(s) and compute the suite; raises DatasetError for bad data.
+
+    On a REGISTRY run the worker runs the model over the dataset (and over the reference, so
+    the scores drift is judged on are the registry's too), hands the suites that query the
+    model a Scorer, and, for the validation suite, runs the model's PRODUCTION version (the
+    champion) over the same rows."""
     progress(1, "reading the dataset", force=True)
     data = _load_stored(run, "dataset")
-    reference = None
+    reference = training = None
     if run.reference_dataset:
-        progress(5, "reading the reference dataset")
+        progress(3, "reading the reference dataset")
         reference = _load_stored(run, "reference")
+    if run.training_dataset:
+        progress(4, "reading the training sample")
+        training = _load_stored(run, "training")
     model = None
+    inputs = ModelInputs()
     if run.suite == Suite.SMOKE:
         # The smoke suite runs the model itself (loading it is one of its checks); a run
         # without a model to run is judged on no metric: INCOMPLETE.
         if run.predictions_source == PredictionsSource.REGISTRY:
             model = _model_bytes(run, progress)
     elif run.predictions_source == PredictionsSource.REGISTRY:
-        predict(run, data, progress)
+        executable = predict(run, data, progress)
+        if reference is not None:
+            inputs.reference_note = _predict_reference(run, executable, reference)
+        if run.suite in MODEL_SUITES:
+            inputs.scorer, inputs.unavailable = _scorer(run, executable, data)
+        if run.suite == Suite.VALIDATION:
+            progress(8, "running the champion (the model's PRODUCTION version)")
+            inputs.champion = champion_scores(run, data)
+    else:
+        inputs.unavailable = NOT_RUN_BY_REGISTRY
+    inputs.training = training
+    inputs.epsilon = (run.parameters or {}).get("epsilon")
+    inputs.seed = int((run.parameters or {}).get("seed") or 0)
     progress(LOAD_SHARE, f"dataset loaded: {len(data)} rows")
     result = run_suite(
         run.suite,
@@ -380,6 +427,7 @@ def execute(run: EvaluationRun, progress: ProgressWriter) -> dict[str, Any]:
         progress=progress.engine(),
         model=model,
         features=run.features or None,
+        inputs=inputs,
     )
     if model is not None:
         metrics = result.get("metrics") or {}
@@ -388,6 +436,77 @@ def execute(run: EvaluationRun, progress: ProgressWriter) -> dict[str, Any]:
         run.score_output = metrics.get("scoreOutput") or ""
         run.label_output = metrics.get("labelOutput") or ""
     return result
+
+
+NOT_RUN_BY_REGISTRY = (
+    "the dataset carried its own predictions, so the registry did not run the model: metrics "
+    "that query the model (attacks, perturbations, attributions) exist only on runs whose "
+    "predictions the registry computes from the version's ONNX model"
+)
+
+
+def _scorer(run: EvaluationRun, executable: ExecutableModel, data) -> tuple[Scorer | None, str]:
+    try:
+        return (
+            Scorer.for_frame(
+                executable, data, features=run.features or None, exclude=run.sensitive_features
+            ),
+            "",
+        )
+    except ExecutionError as exc:
+        return None, f"the registry cannot query this model on made-up inputs: {exc}"
+
+
+def _predict_reference(run: EvaluationRun, executable: ExecutableModel, reference) -> str:
+    """Replace the reference's y_score/y_pred with the model's own, when the reference has
+    the model's inputs; otherwise leave it as submitted. Returns a note saying which."""
+    try:
+        predictions = executable.predict_frame(
+            reference, features=run.features or None, exclude=run.sensitive_features
+        )
+    except ExecutionError as exc:
+        return (
+            "the reference dataset's scores are as submitted: the registry could not run the "
+            f"model on it ({exc})"
+        )
+    reference["y_score"] = predictions.y_score
+    reference["y_pred"] = predictions.y_pred
+    return "the reference dataset's scores were computed by the registry with the same model"
+
+
+def champion_scores(run: EvaluationRun, data) -> dict[str, Any]:
+    """The scores of the model's version in PRODUCTION on `data`, for champion-challenger, or
+    ``{"missing": reason}``. The champion's own model artifact is run (its bytes checked
+    against the custody record), fed the same rule for columns as this run."""
+    champion = (
+        ModelVersion.objects.filter(model_id=run.version.model_id, state=VersionState.PRODUCTION)
+        .exclude(pk=run.version_id)
+        .order_by("-updated_at", "-id")
+        .first()
+    )
+    if champion is None:
+        return {"missing": "the model has no other version in PRODUCTION to compare with"}
+    artifacts = list(champion.artifacts.order_by("created_at", "id"))
+    artifact = default_model(artifacts)
+    label = f"the champion {champion.version}"
+    if artifact is None:
+        return {"missing": f"{label} has no ONNX model the registry can run"}
+    try:
+        content = custody.read_verified(artifact)
+        predictions = ExecutableModel.load(content).predict_frame(
+            data, exclude=run.sensitive_features
+        )
+    except (DomainError, OSError) as exc:
+        return {"missing": f"{label}'s model cannot be read: {exc}"}
+    except ExecutionError as exc:
+        return {"missing": f"{label}'s model cannot be run on this dataset: {exc}"}
+    return {
+        "version": champion.version,
+        "versionId": champion.pk,
+        "artifactId": artifact.pk,
+        "artifactSha256": artifact.sha256,
+        "y_score": predictions.y_score,
+    }
 
 
 def _model_bytes(run: EvaluationRun, progress: ProgressWriter) -> bytes:
@@ -414,7 +533,7 @@ def _model_bytes(run: EvaluationRun, progress: ProgressWriter) -> bytes:
     return content
 
 
-def predict(run: EvaluationRun, data, progress: ProgressWriter) -> None:
+def predict(run: EvaluationRun, data, progress: ProgressWriter) -> ExecutableModel:
     """Run the run's artifact over `data` and add its y_score and y_pred columns to `data`
     itself (batched inside predict_frame: the dataset is never copied). The provenance is set
     on `run` for finish() to store."""
@@ -434,6 +553,7 @@ def predict(run: EvaluationRun, data, progress: ProgressWriter) -> None:
     run.prediction_features = list(predictions.features)
     run.score_output = predictions.score_output
     run.label_output = predictions.label_output or ""
+    return model
 
 
 def run_evaluation(run_id: int) -> str:

@@ -12,7 +12,8 @@ from evaluations.models import EvaluationRun
 
 
 def dataset_document(run: EvaluationRun, prefix: str) -> dict | None:
-    """`{name, format, sha256, size, rows, columns}` of the dataset or the reference dataset."""
+    """`{name, format, sha256, size, rows, columns}` of the dataset, the reference dataset or
+    the training sample."""
     if not getattr(run, f"{prefix}_sha256"):
         return None
     return {
@@ -67,6 +68,14 @@ class EvaluationRunSummaryOutput(ModelOutputSerializer):
     threshold_results = serializers.SerializerMethodField()
     dataset = serializers.SerializerMethodField()
     reference_dataset = serializers.SerializerMethodField()
+    training_dataset = serializers.SerializerMethodField(
+        help_text="the security suite's training sample (membership inference), or null"
+    )
+    parameters = serializers.JSONField(
+        help_text="the run's parameters: seed (every sample, attack and resample) and, for "
+        "robustness, epsilon (the perturbation bound as a fraction of each feature's standard "
+        "deviation)"
+    )
     sensitive_features = serializers.JSONField()
     segment_columns = serializers.JSONField()
     thresholds_source = serializers.CharField(
@@ -115,6 +124,8 @@ class EvaluationRunSummaryOutput(ModelOutputSerializer):
             "error",
             "dataset",
             "reference_dataset",
+            "training_dataset",
+            "parameters",
             "sensitive_features",
             "segment_columns",
             "thresholds_source",
@@ -155,6 +166,10 @@ class EvaluationRunSummaryOutput(ModelOutputSerializer):
     def get_reference_dataset(self, run) -> dict | None:
         return dataset_document(run, "reference")
 
+    @extend_schema_field(DatasetSchema(allow_null=True))
+    def get_training_dataset(self, run) -> dict | None:
+        return dataset_document(run, "training")
+
 
 class EvaluationRunOutput(EvaluationRunSummaryOutput):
     model = serializers.IntegerField(source="version.model_id")
@@ -178,6 +193,8 @@ class EvaluationRunOutput(EvaluationRunSummaryOutput):
             "error",
             "dataset",
             "reference_dataset",
+            "training_dataset",
+            "parameters",
             "sensitive_features",
             "segment_columns",
             "thresholds",

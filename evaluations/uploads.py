@@ -9,6 +9,7 @@ names) and raised together as one django ValidationError, which the API answers 
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,14 @@ from django.core.exceptions import ValidationError
 
 from core.text import clean_text
 from evaluations import conf
-from evaluations.choices import DatasetFormat, PredictionsSource, Suite, ThresholdsSource
+from evaluations.choices import (
+    REFERENCE_SUITES,
+    TRAINING_SUITES,
+    DatasetFormat,
+    PredictionsSource,
+    Suite,
+    ThresholdsSource,
+)
 from evaluations.metrics import (
     SUITES,
     DatasetError,
@@ -51,6 +59,16 @@ SEGMENTS = "segmentColumns"
 THRESHOLDS = "thresholds"
 ARTIFACT = "artifact"
 FEATURES = "features"
+TRAINING = "trainingDataset"
+EPSILON = "epsilon"
+SEED = "seed"
+
+# The robustness suite's perturbation bound, as a fraction of each feature's standard
+# deviation (the contract's default), and the range a request may ask for.
+DEFAULT_EPSILON = 0.1
+MAX_EPSILON = 5.0
+DEFAULT_SEED = 0
+MAX_SEED = 2**32 - 1
 
 MODEL_ARTIFACT_TYPE = "model"
 PREDICTION_COLUMNS = ("y_pred", "y_score")
@@ -85,6 +103,8 @@ class PreparedRun:
     predictions_note: str = ""
     artifact: Any = None  # the registry.Artifact to run, for REGISTRY predictions
     features: list[str] = field(default_factory=list)
+    training: PreparedDataset | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -197,9 +217,7 @@ def thresholds_source(
 ) -> tuple[str, str]:
     """(TIER | STRICTER | MRC, the same in words) for the section of `document` that judges
     `suite`; a looser threshold is a problem naming its metric unless `may_relax` (MRC)."""
-    section = SUITE_SECTIONS.get(suite)
-    if section is None:  # security: one fixed threshold, no document section
-        return ThresholdsSource.TIER, f"{risk_tier} defaults"
+    section = SUITE_SECTIONS[suite]
     given = document.get(section, {})
     defaults = thresholds_for_tier(risk_tier).get(section, {})
     looser = looser_than(given, defaults, risk_tier)
@@ -396,6 +414,9 @@ def prepare_run(
     artifact: Any = None,
     features: Any = (),
     may_relax_thresholds: bool = False,
+    training_dataset: Any = None,
+    epsilon: Any = None,
+    seed: Any = None,
 ) -> PreparedRun:
     """Read and check everything a run needs; raise ValidationError naming each problem.
 
@@ -438,6 +459,17 @@ def prepare_run(
                     # smoke suite does not read labels.
                     _check_labels(frame, "y_pred" in frame.columns, problems)
                 prepared = _prepared(name, fmt, content, frame)
+    if (
+        suite == Suite.VALIDATION
+        and frame is not None
+        and "y_pred" in frame.columns
+        and "y_score" not in frame.columns
+    ):
+        problems.add(
+            DATASET,
+            "the validation suite judges scores: include y_score with y_pred, or neither to "
+            "have the registry compute them by running the model",
+        )
     sensitive = _check_names(frame, sensitive, SENSITIVE, problems, validate_sensitive_features)
     segments = _check_names(frame, segments, SEGMENTS, problems, validate_segment_columns)
     plan = _plan_predictions(
@@ -452,8 +484,11 @@ def prepare_run(
 
     reference = None
     if reference_dataset is not None:
-        if suite in SUITES and suite != Suite.ROBUSTNESS:
-            problems.add(REFERENCE, "a reference dataset is used only by the robustness suite")
+        if suite in SUITES and suite not in REFERENCE_SUITES:
+            problems.add(
+                REFERENCE,
+                f"a reference dataset is used only by the {_suite_names(REFERENCE_SUITES)} suites",
+            )
         else:
             what = "reference dataset: "
             name = _upload_name(reference_dataset, "reference")
@@ -466,6 +501,19 @@ def prepare_run(
                     except DatasetError as exc:
                         problems.add(REFERENCE, exc.message)
                     reference = _prepared(name, fmt, content, ref_frame)
+    training = _training_sample(training_dataset, suite, plan, sensitive, feature_names, problems)
+    parameters = _parameters(suite, epsilon, seed, problems)
+    if parameters.get("epsilon", DEFAULT_EPSILON) < DEFAULT_EPSILON:
+        # A smaller bound is a weaker attack: a relaxation, like a looser threshold.
+        weaker = (
+            f"epsilon {parameters['epsilon']:g} is a weaker attack than the default "
+            f"{DEFAULT_EPSILON:g}"
+        )
+        if not may_relax_thresholds:
+            problems.add(EPSILON, f"{weaker}; {RELAX_RULE} or the attack")
+        elif source:
+            source = ThresholdsSource.MRC
+            source_note = f"{source_note}; {weaker}, relaxed by MRC"
     problems.raise_if_any()
     return PreparedRun(
         suite=suite,
@@ -480,4 +528,102 @@ def prepare_run(
         predictions_note=plan.note,
         artifact=plan.artifact,
         features=feature_names,
+        training=training,
+        parameters=parameters,
     )
+
+
+def _suite_names(suites) -> str:
+    names = [str(s) for s in suites]
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
+def _training_sample(
+    upload: Any,
+    suite: Any,
+    plan: _PredictionPlan,
+    sensitive: list[str],
+    features: list[str],
+    problems: _Problems,
+) -> PreparedDataset | None:
+    """The security suite's sample of the training data (the members a membership attack
+    tries to tell apart): the model's feature columns and y_true, checked against the model."""
+    if upload is None:
+        return None
+    if suite in SUITES and suite not in TRAINING_SUITES:
+        problems.add(TRAINING, "a training sample is used only by the security suite")
+        return None
+    what = "training sample: "
+    name = _upload_name(upload, "training")
+    content = _read_upload(upload, what, problems, TRAINING)
+    if content is None:
+        return None
+    frame, fmt = _parse(content, name, what, problems, TRAINING)
+    if frame is None:
+        return None
+    if "y_true" not in frame.columns:
+        problems.add(TRAINING, f"{what}missing required column 'y_true'")
+    else:
+        try:
+            validate_dataset(frame, name="training sample", require_labels=False)
+        except DatasetError as exc:
+            problems.add(TRAINING, exc.message)
+    if plan.artifact is None:
+        problems.add(
+            TRAINING,
+            "a training sample is used to attack the model the registry runs; this run has "
+            "no such model (the dataset carries y_pred, or the version has no ONNX model)",
+        )
+    else:
+        try:
+            input_plan(
+                plan.artifact.signature,
+                [str(c) for c in frame.columns],
+                features=features or None,
+                exclude=sensitive,
+                dtypes=frame.dtypes,
+            )
+        except ExecutionError as exc:
+            problems.add(
+                TRAINING,
+                f"{what}it does not fit the inputs of {_artifact_label(plan.artifact)}: {exc}",
+            )
+    return _prepared(name, fmt, content, frame)
+
+
+def _parameters(suite: Any, epsilon: Any, seed: Any, problems: _Problems) -> dict[str, Any]:
+    """`seed` (every suite that samples: the same seed gives the same result) and, for the
+    robustness suite, `epsilon` (the perturbation bound, a fraction of each feature's
+    standard deviation)."""
+    parameters: dict[str, Any] = {"seed": DEFAULT_SEED}
+    if seed not in (None, ""):
+        try:
+            value = int(str(seed).strip())
+        except (TypeError, ValueError):
+            problems.add(SEED, f"{seed!r} is not a whole number")
+        else:
+            if not 0 <= value <= MAX_SEED:
+                problems.add(SEED, f"must be between 0 and {MAX_SEED}, got {value}")
+            else:
+                parameters["seed"] = value
+    if suite == Suite.ROBUSTNESS:
+        parameters["epsilon"] = DEFAULT_EPSILON
+    if epsilon in (None, ""):
+        return parameters
+    if suite in SUITES and suite != Suite.ROBUSTNESS:
+        problems.add(EPSILON, "epsilon is used only by the robustness suite")
+        return parameters
+    try:
+        value = float(str(epsilon).strip())
+    except (TypeError, ValueError):
+        problems.add(EPSILON, f"{epsilon!r} is not a number")
+        return parameters
+    if not (math.isfinite(value) and 0 < value <= MAX_EPSILON):
+        problems.add(
+            EPSILON,
+            f"must be above 0 and at most {MAX_EPSILON:g} (a fraction of each feature's "
+            f"standard deviation), got {epsilon}",
+        )
+        return parameters
+    parameters["epsilon"] = value
+    return parameters

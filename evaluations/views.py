@@ -50,6 +50,9 @@ def run_create(request, pk: int):
                 thresholds=data["thresholds"],
                 artifact=data.get("artifact") or None,
                 features=split_names(data.get("features", "")),
+                training_dataset=data.get("training_dataset"),
+                epsilon=data.get("epsilon"),
+                seed=data.get("seed"),
             )
         except ValidationError as error:
             form.add_service_errors(error.message_dict)
@@ -89,6 +92,7 @@ def run_detail(request, pk: int):
             "metrics": metrics,
             "charts": run_charts(run) if run.is_done else [],
             "bias_blocks": bias_blocks(metrics) if run.suite == "bias" else [],
+            "meanings": catalogue.MEANINGS.get(run.suite, []),
             "segments": (metrics.get("segments") or {}) if run.suite == "performance" else {},
             "drift": (metrics.get("featureDrift") or {}) if run.suite == "robustness" else {},
             "can_run": access.may_run(request.user, run.version.model),

@@ -201,9 +201,9 @@ REFERENCE_ARTIFACTS: dict[tuple[str, str], list[tuple[str, str, str, list[dict]]
 # loaded: the registry's scanner fails it (CRITICAL) and the security policy returns it.
 MALICIOUS_PICKLE_VERSION = ("fraud-detector", "1.1.0")
 
-# The demo versions evaluated before their workflow runs, each with the seed that perturbs its
-# model's inputs for the robustness suite's adversarial check. They are evaluated on their
-# trained model's own predictions (governance/demo_models.py).
+# The demo versions evaluated before their workflow runs, each with its runs' random seed (the
+# attacks', resamples' and samples'). The registry runs their trained models itself
+# (governance/demo_models.py).
 EVALUATION_SEEDS = {
     ("fraud-detector", "1.0.0"): 11,
     ("fraud-detector", "1.1.0"): 12,

@@ -23,7 +23,8 @@ Shapes at evaluation time::
                              predictionsSource: "REGISTRY"|"SUBMITTED",
                              thresholdsSource: "TIER"|"STRICTER"|"MRC"|null,
                              artifactSha256: string|null, datasets: int})
-                 suites: "performance", "bias", "robustness", "security"; each the latest
+                 suites: "performance", "bias", "robustness", "security", "smoke",
+                 "explainability", "validation"; each the latest
                  finished run (status PASSED, FAILED or INCOMPLETE: only PASSED is a pass);
                  datasets: how many distinct dataset SHA-256 values that suite's finished
                  runs on the version used
@@ -35,6 +36,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from evaluations.choices import Suite
 
 # ---------------------------------------------------------------------------
 # Schema nodes
@@ -125,7 +128,7 @@ RISK_TIERS = ("LOW", "MEDIUM", "HIGH")
 SCAN_STATUSES = ("PASSED", "FAILED", "PENDING")
 SCAN_SOURCES = ("REGISTRY", "SCANNER", "SECURITY_ARCHITECT")
 ENVIRONMENTS = ("staging", "production")
-EVALUATION_SUITES = ("performance", "bias", "robustness", "security", "smoke")
+EVALUATION_SUITES = tuple(Suite.values)
 PREDICTIONS_SOURCES = ("REGISTRY", "SUBMITTED")
 THRESHOLDS_SOURCES = ("TIER", "STRICTER", "MRC")
 

@@ -15,7 +15,9 @@ class EvaluationQueuedOutput(serializers.Serializer):
 
 
 class SuiteOutput(serializers.Serializer):
-    key = serializers.CharField(help_text="performance, bias, robustness or security")
+    key = serializers.CharField(
+        help_text="performance, bias, robustness, security, smoke, explainability or validation"
+    )
     name = serializers.CharField()
     description = serializers.CharField()
     metrics = serializers.ListField(child=serializers.CharField())
@@ -33,6 +35,15 @@ class SuiteOutput(serializers.Serializer):
     )
     needsSensitiveFeatures = serializers.BooleanField()
     usesReferenceDataset = serializers.BooleanField()
+    usesTrainingDataset = serializers.BooleanField(
+        help_text="the security suite's membership inference reads a training sample"
+    )
+    parameters = serializers.DictField(
+        child=serializers.FloatField(),
+        help_text="the run parameters the suite reads, with their defaults (epsilon: the "
+        "robustness perturbation bound as a fraction of each feature's standard deviation; "
+        "seed: the random seed of every sample, attack and resample)",
+    )
 
 
 # ---- input --------------------------------------------------------------------------------
@@ -49,7 +60,28 @@ class EvaluationCreateInput(StrictInputSerializer):
     suite = serializers.ChoiceField(choices=Suite.choices)
     dataset = serializers.FileField(help_text="CSV (UTF-8, header row) or Parquet")
     reference_dataset = serializers.FileField(
-        required=False, help_text="robustness suite: drift baseline"
+        required=False,
+        help_text="robustness: drift baseline; security: the clean reference STRIP's entropy "
+        "cut is set on; validation: the population the score PSI is measured against",
+    )
+    training_dataset = serializers.FileField(
+        required=False,
+        help_text="security suite: a sample of the training data (the model's feature columns "
+        "and y_true), the members a membership inference attack tries to recognise",
+    )
+    epsilon = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=40,
+        help_text="robustness suite: the perturbation bound, a fraction of each feature's "
+        "standard deviation, above 0 and at most 5 (default 0.1)",
+    )
+    seed = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=40,
+        help_text="the random seed of the run's samples, attacks and resamples, 0 to "
+        "4294967295 (default 0): the same seed on the same files and model gives the same result",
     )
     sensitive_features = NameList(
         required=False,

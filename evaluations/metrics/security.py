@@ -26,19 +26,15 @@ NUMERIC_MAJORITY = 0.5
 DUPLICATE_MEDIUM_SHARE = 0.05
 
 _NOT_PERFORMED_REASON = (
-    "requires executing or querying the model; this suite only inspects the uploaded "
-    "evaluation dataset"
+    "requires executing or querying the model; the registry did not run it on this run (the "
+    "dataset carried its predictions, or the version has no ONNX model), so only the uploaded "
+    "dataset was inspected"
 )
 NOT_PERFORMED = [
     {"check": "modelInversion", "reason": _NOT_PERFORMED_REASON},
     {"check": "membershipInference", "reason": _NOT_PERFORMED_REASON},
     {"check": "backdoorDetection", "reason": _NOT_PERFORMED_REASON},
-    {
-        "check": "adversarialInputs",
-        "reason": _NOT_PERFORMED_REASON
-        + " (the robustness suite reports adversarialAccuracy when the owner supplies "
-        f"{Y_PRED_ADV})",
-    },
+    {"check": "hostileInputs", "reason": _NOT_PERFORMED_REASON},
 ]
 
 Progress = Callable[[float, str], None]
@@ -284,7 +280,7 @@ def compute_security(
         "scope": (
             "Input validation of the uploaded dataset only (schema, ranges, duplicates, "
             "suspicious content). The model is not executed: model inversion, membership "
-            "inference, backdoor detection and adversarial-input attacks are not performed."
+            "inference, backdoor detection and hostile-input attacks are not performed."
         ),
     }
     notes = [metrics["scope"]]

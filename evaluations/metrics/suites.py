@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from ._common import to_jsonable
+from ._common import RESERVED_COLUMNS, Y_PRED, Y_PRED_ADV, Y_TRUE, to_jsonable
+from .adversarial import compute_model_robustness
 from .bias import compute_bias
+from .consistency import compute_consistency
 from .datasets import validate_dataset, validate_segment_columns, validate_sensitive_features
+from .explainability import compute_explainability
+from .model_security import compute_model_security
 from .performance import compute_performance
 from .robustness import DEFAULT_ALPHA, compute_robustness
 from .security import compute_security
@@ -21,12 +27,50 @@ from .thresholds import (
     thresholds_for_tier,
     validate_thresholds,
 )
+from .validation_suite import compute_validation
 
-__all__ = ["DEFAULT_TIER", "SUITES", "run_suite"]
+__all__ = ["DEFAULT_TIER", "SUITES", "ModelInputs", "run_suite"]
 
-SUITES = ("performance", "bias", "robustness", "security", "smoke")
+SUITES = (
+    "performance",
+    "bias",
+    "robustness",
+    "security",
+    "smoke",
+    "explainability",
+    "validation",
+)
 #: Thresholds used when ``run_suite`` gets ``thresholds=None`` (the guide's document).
 DEFAULT_TIER = "MEDIUM"
+DEFAULT_EPSILON = 0.1
+LEGACY_SECURITY_SECTION = {"highSeverityFindings": 0}
+NO_MODEL = (
+    "the registry did not run a model: metrics that query the model exist only on runs whose "
+    "predictions the registry computes from the version's executable (ONNX) model"
+)
+
+
+@dataclass
+class ModelInputs:
+    """What the suites that query the model get besides the dataset.
+
+    ``scorer`` is the registry-run model (None on a run with submitted predictions, and then
+    ``unavailable`` says why); ``training`` the training sample (security's members);
+    ``champion`` the PRODUCTION version's scores on the same rows, or ``{"missing": reason}``
+    (validation); ``epsilon`` and ``seed`` the run's parameters."""
+
+    scorer: Any = None
+    unavailable: str = ""
+    training: pd.DataFrame | None = None
+    champion: dict[str, Any] | None = None
+    reference_note: str = ""
+    epsilon: float | None = None
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        return self.unavailable or NO_MODEL
 
 
 class _Progress:
@@ -61,15 +105,17 @@ def run_suite(
     progress: Callable[[int, str], Any] | None = None,
     model: bytes | None = None,
     features: Sequence[str] | None = None,
+    inputs: ModelInputs | None = None,
 ) -> dict[str, Any]:
     """Run ``suite`` on ``data`` and return a JSON-serialisable result.
 
     ``{"metrics": {...}, "thresholdResults": [...], "passed": bool, "notes": [...]}``.
     ``thresholds`` is a thresholds document (validated here); ``None`` uses the MEDIUM
-    tier, which is the guide's document. Only the suite's own section is evaluated.
-    ``passed`` is True when every threshold result whose ``passed`` is not None is True.
-    ``model`` (the ONNX bytes the registry runs, fed ``features`` in order) is used only by
-    the smoke suite, which needs no labels.
+    tier, which is the guide's document plus the catalogue's. Only the suite's own section is
+    evaluated. ``passed`` is True when every threshold result whose ``passed`` is not None is
+    True. ``model`` (the ONNX bytes the registry runs, fed ``features`` in order) is used only
+    by the smoke suite, which needs no labels; ``inputs`` carries the registry-run model as a
+    Scorer and what the model-level metrics read (see ModelInputs).
     Raises ``DatasetError`` for unusable data and ``ThresholdsError`` for a bad document.
     """
     if suite not in SUITES:
@@ -77,6 +123,7 @@ def run_suite(
     for label, frame in (("data", data), ("reference", reference)):
         if frame is not None and not isinstance(frame, pd.DataFrame):
             raise TypeError(f"{label} must be a pandas DataFrame, got {type(frame).__name__}")
+    inputs = inputs or ModelInputs()
     report = _Progress(progress)
     report(0, f"starting the {suite} suite")
     document = (
@@ -86,21 +133,16 @@ def run_suite(
     )
     sensitive = validate_sensitive_features(data, sensitive_features)
     segments = validate_segment_columns(data, segment_columns)
+    section = document.get(SUITE_SECTIONS[suite], {})
+    if suite == "security" and not section:
+        # A document from before the security suite had a section still judges what it
+        # always did: no high-severity data finding.
+        section = dict(LEGACY_SECURITY_SECTION)
 
     if suite == "security":
-        metrics, notes = compute_security(data, progress=report.scaled(5, 95))
-        count = metrics["highSeverityFindings"]
-        results: list[dict[str, Any]] = [
-            {
-                "metric": "highSeverityFindings",
-                "value": count,
-                "threshold": 0,
-                "direction": "max",
-                "passed": count == 0,
-            }
-        ]
+        metrics, notes = compute_security(data, progress=report.scaled(5, 20))
+        _security_attacks(metrics, notes, data, reference, sensitive, inputs, report)
     elif suite == "smoke":
-        section = document.get(SUITE_SECTIONS[suite], {})
         metrics, notes = compute_smoke(
             data,
             model,
@@ -108,29 +150,38 @@ def run_suite(
             exclude=sensitive,
             progress=report.scaled(5, 95),
         )
-        results = evaluate_thresholds(metrics, section, metrics.get("unavailable"))
-        if not section:
-            notes.append(f"no {SUITE_SECTIONS[suite]} given; no threshold was evaluated")
     else:
         df = validate_dataset(data, sensitive_features=sensitive, segment_columns=segments)
         report(10, "dataset validated")
-        section = document.get(SUITE_SECTIONS[suite], {})
         if suite == "performance":
             metrics, notes = compute_performance(
                 df, segment_columns=segments, progress=report.scaled(10, 95), validated=True
             )
         elif suite == "bias":
             metrics, notes = compute_bias(
-                df, sensitive, progress=report.scaled(10, 95), validated=True
+                df, sensitive, progress=report.scaled(10, 70), validated=True
             )
-        else:
+            _consistency(metrics, notes, df, sensitive, inputs, report)
+        elif suite == "robustness":
             alpha = section.get("driftDetection", DEFAULT_ALPHA)
             metrics, notes = compute_robustness(
-                df, reference, alpha=alpha, progress=report.scaled(10, 95), validated=True
+                df, reference, alpha=alpha, progress=report.scaled(10, 40), validated=True
             )
-        results = evaluate_thresholds(metrics, section, metrics.get("unavailable"))
-        if not section:
-            notes.append(f"no {SUITE_SECTIONS[suite]} given; no threshold was evaluated")
+            _attacks(metrics, notes, df, inputs, report)
+        elif suite == "explainability":
+            metrics, notes = _explainability(df, inputs, report)
+        else:
+            metrics, notes = compute_validation(
+                df,
+                reference,
+                champion=inputs.champion or {"missing": inputs.reason},
+                progress=report.scaled(10, 95),
+            )
+            if inputs.reference_note:
+                notes.append(inputs.reference_note)
+    results = evaluate_thresholds(metrics, section, metrics.get("unavailable"))
+    if not section:
+        notes.append(f"no {SUITE_SECTIONS[suite]} given; no threshold was evaluated")
 
     unevaluated = [r["metric"] for r in results if r["passed"] is None]
     if unevaluated:
@@ -148,3 +199,134 @@ def run_suite(
             "notes": notes,
         }
     )
+
+
+def _merge(metrics: dict[str, Any], notes: list[str], extra: dict[str, Any], more: list[str]):
+    """Add a model-level block's metrics to the suite's: its `unavailable` reasons and its
+    `methods` join the suite's own."""
+    extra = dict(extra)
+    unavailable = metrics.setdefault("unavailable", {})
+    unavailable.update(extra.pop("unavailable", None) or {})
+    methods = metrics.setdefault("methods", {})
+    methods.update(extra.pop("methods", None) or {})
+    for name, value in extra.items():
+        metrics[name] = value
+        if value is not None:
+            unavailable.pop(name, None)
+    notes.extend(more)
+
+
+def _not_measured(metrics: dict[str, Any], names: Iterable[str], reason: str) -> None:
+    unavailable = metrics.setdefault("unavailable", {})
+    for name in names:
+        metrics[name] = None
+        unavailable[name] = reason
+
+
+def _labels(df: pd.DataFrame) -> np.ndarray:
+    return df[Y_TRUE].to_numpy(dtype=np.int8)
+
+
+def _consistency(metrics, notes, df, sensitive, inputs: ModelInputs, report) -> None:
+    # Neighbours are sought over the columns the model reads (less the sensitive ones) when
+    # the registry ran it, else over every feature column of the dataset.
+    if inputs.scorer is not None:
+        columns = [c for c in inputs.scorer.features if c not in sensitive]
+    else:
+        columns = [c for c in df.columns if c not in RESERVED_COLUMNS and c not in sensitive]
+    extra, more = compute_consistency(
+        df, df[Y_PRED].to_numpy(dtype=np.int8), feature_columns=columns, seed=inputs.seed
+    )
+    _merge(metrics, notes, extra, more)
+    report(95, "individual fairness (consistency) done")
+
+
+def _attacks(metrics, notes, df, inputs: ModelInputs, report) -> None:
+    names = ("adversarialAccuracy", "noiseAccuracy")
+    if inputs.scorer is None:
+        _not_measured(metrics, ("noiseAccuracy",), inputs.reason)
+        if metrics.get("adversarialAccuracy") is None:
+            _not_measured(
+                metrics,
+                ("adversarialAccuracy",),
+                f"no {Y_PRED_ADV} column and {inputs.reason}",
+            )
+        return
+    if Y_PRED_ADV in df.columns:
+        notes.append(
+            f"the dataset's {Y_PRED_ADV} column was not used: the registry attacked the model "
+            "itself"
+        )
+        for name in ("adversarialFlipRate",):
+            metrics.pop(name, None)
+    scorer = inputs.scorer
+    extra, more = compute_model_robustness(
+        scorer,
+        scorer.matrix(df),
+        _labels(df),
+        epsilon=inputs.epsilon if inputs.epsilon is not None else DEFAULT_EPSILON,
+        seed=inputs.seed,
+        progress=report.scaled(40, 95),
+    )
+    for name in names:
+        extra.setdefault(name, None)
+    _merge(metrics, notes, extra, more)
+
+
+def _security_attacks(metrics, notes, data, reference, sensitive, inputs, report) -> None:
+    names = (
+        "membershipInferenceAdvantage",
+        "attributeInferenceAdvantage",
+        "inputValidationFailures",
+        "backdoorSuspicion",
+    )
+    if inputs.scorer is None:
+        _not_measured(metrics, names, inputs.reason)
+        return
+    scorer = inputs.scorer
+    labels = _labels(data) if Y_TRUE in data.columns else None
+    training = None
+    if inputs.training is not None:
+        training = (scorer.matrix(inputs.training), _labels(inputs.training))
+    first = sensitive[0] if sensitive else None
+    extra, more = compute_model_security(
+        scorer,
+        scorer.matrix(data),
+        labels,
+        training=training,
+        sensitive=data[first].to_numpy() if first else None,
+        sensitive_name=first,
+        reference=scorer.matrix(reference) if _has_columns(reference, scorer) else None,
+        seed=inputs.seed,
+        progress=report.scaled(20, 95),
+    )
+    for name in names:
+        extra.setdefault(name, None)
+    _merge(metrics, notes, extra, more)
+    metrics["notPerformed"] = []
+    metrics["scope"] = (
+        "Input validation of the uploaded dataset, and attacks on the model the registry "
+        "ran: membership and attribute inference, hostile inputs, STRIP backdoor screening."
+    )
+
+
+def _has_columns(frame: pd.DataFrame | None, scorer) -> bool:
+    return frame is not None and all(c in frame.columns for c in scorer.features)
+
+
+def _explainability(df, inputs: ModelInputs, report) -> tuple[dict[str, Any], list[str]]:
+    names = ("featureImportance", "explanationStability", "explanationFaithfulness")
+    metrics: dict[str, Any] = {"rows": len(df)}
+    notes: list[str] = []
+    if inputs.scorer is None:
+        _not_measured(metrics, names, inputs.reason)
+        notes.append(inputs.reason)
+        return metrics, notes
+    scorer = inputs.scorer
+    extra, more = compute_explainability(
+        scorer, scorer.matrix(df), _labels(df), seed=inputs.seed, progress=report.scaled(10, 95)
+    )
+    for name in names:
+        extra.setdefault(name, None)
+    _merge(metrics, notes, extra, more)
+    return metrics, notes

@@ -66,23 +66,50 @@ DIRECTIONS: dict[str, str] = {
     "validOutputs": "min",
     "deterministic": "min",
     "latencyP95Ms": "max",
+    # The evaluation catalogue (contract v1.1 "Suites added").
+    "consistency": "min",
+    "noiseAccuracy": "min",
+    "highSeverityFindings": "max",
+    "membershipInferenceAdvantage": "max",
+    "attributeInferenceAdvantage": "max",
+    "inputValidationFailures": "max",
+    "backdoorSuspicion": "max",
+    "explanationStability": "min",
+    "explanationFaithfulness": "min",
+    "gini": "min",
+    "ksStatistic": "min",
+    "hosmerLemeshowP": "min",
+    "brierScore": "max",
+    "psi": "max",
 }
 
 #: Thresholds that are a quantity rather than a share: any finite number from 0 up.
-UNBOUNDED = frozenset({"latencyP95Ms"})
+UNBOUNDED = frozenset({"latencyP95Ms", "highSeverityFindings", "inputValidationFailures"})
 
 #: Section -> metrics allowed in it (and the suite it applies to).
 SECTIONS: dict[str, tuple[str, ...]] = {
     "performanceThresholds": ("accuracy", "precision", "recall", "f1Score", "rocAuc"),
-    "biasThresholds": ("demographicParity", "equalizedOdds", "disparateImpact"),
-    "robustnessThresholds": ("adversarialAccuracy", "driftDetection"),
+    "biasThresholds": ("demographicParity", "equalizedOdds", "disparateImpact", "consistency"),
+    "robustnessThresholds": ("adversarialAccuracy", "driftDetection", "noiseAccuracy"),
     "smokeThresholds": ("loads", "validOutputs", "deterministic", "latencyP95Ms"),
+    "securityThresholds": (
+        "highSeverityFindings",
+        "membershipInferenceAdvantage",
+        "attributeInferenceAdvantage",
+        "inputValidationFailures",
+        "backdoorSuspicion",
+    ),
+    "explainabilityThresholds": ("explanationStability", "explanationFaithfulness"),
+    "validationThresholds": ("gini", "ksStatistic", "hosmerLemeshowP", "brierScore", "psi"),
 }
 SUITE_SECTIONS = {
     "performance": "performanceThresholds",
     "bias": "biasThresholds",
     "robustness": "robustnessThresholds",
     "smoke": "smokeThresholds",
+    "security": "securityThresholds",
+    "explainability": "explainabilityThresholds",
+    "validation": "validationThresholds",
 }
 
 # The same for every tier: a model that loads, answers with probabilities, is deterministic
@@ -101,6 +128,37 @@ GUIDE_THRESHOLDS: dict[str, dict[str, float]] = {
     "robustnessThresholds": {"adversarialAccuracy": 0.70, "driftDetection": 0.05},
     "smokeThresholds": dict(SMOKE_THRESHOLDS),
 }
+
+# The catalogue's thresholds per tier (LOW, MEDIUM, HIGH); the guide's document names none of
+# them, so MEDIUM's are ours, and LOW's and HIGH's a step either side. Justifications in
+# docs/evaluations.md ("Default thresholds of the catalogue").
+CATALOGUE_THRESHOLDS: dict[str, dict[str, tuple[float, float, float]]] = {
+    "biasThresholds": {"consistency": (0.70, 0.80, 0.85)},
+    "robustnessThresholds": {"noiseAccuracy": (0.75, 0.80, 0.85)},
+    "securityThresholds": {
+        # A data-quality finding of high severity (unusable labels or scores) fails any tier.
+        "highSeverityFindings": (0, 0, 0),
+        "membershipInferenceAdvantage": (0.20, 0.10, 0.05),
+        "attributeInferenceAdvantage": (0.20, 0.10, 0.05),
+        "inputValidationFailures": (3, 0, 0),
+        # STRIP's cut flags 1% of clean inputs by construction: a clean dataset scores ~0.01.
+        "backdoorSuspicion": (0.05, 0.03, 0.025),
+    },
+    "explainabilityThresholds": {
+        "explanationStability": (0.60, 0.70, 0.80),
+        "explanationFaithfulness": (0.0, 0.0, 0.01),
+    },
+    "validationThresholds": {
+        "gini": (0.30, 0.40, 0.50),
+        "ksStatistic": (0.20, 0.30, 0.35),
+        "hosmerLemeshowP": (0.01, 0.05, 0.05),
+        "brierScore": (0.25, 0.20, 0.15),
+        "psi": (0.25, 0.20, 0.10),
+    },
+}
+
+
+CATALOGUE_TIERS = ("LOW", "MEDIUM", "HIGH")
 
 TIER_THRESHOLDS: dict[str, dict[str, dict[str, float]]] = {
     "LOW": {
@@ -132,10 +190,21 @@ TIER_THRESHOLDS: dict[str, dict[str, dict[str, float]]] = {
             "equalizedOdds": 0.05,
             "disparateImpact": 0.9,
         },
-        "robustnessThresholds": {"adversarialAccuracy": 0.80, "driftDetection": 0.10},
+        # adversarialAccuracy as MEDIUM's (the guide's 0.70): it is a worst-case black-box
+        # attack within 0.1 standard deviation of every feature at once (docs/catalogue.md),
+        # which well-fitted models on a nearly separable population pass at 0.72-0.77; HIGH is
+        # stricter on noiseAccuracy and drift.
+        "robustnessThresholds": {"adversarialAccuracy": 0.70, "driftDetection": 0.10},
         "smokeThresholds": dict(SMOKE_THRESHOLDS),
     },
 }
+
+
+for _index, _tier in enumerate(CATALOGUE_TIERS):
+    for _section, _metrics in CATALOGUE_THRESHOLDS.items():
+        TIER_THRESHOLDS[_tier].setdefault(_section, {}).update(
+            {metric: float(values[_index]) for metric, values in _metrics.items()}
+        )
 
 
 class ThresholdsError(ValueError):

@@ -11,3 +11,12 @@ def as_json(value) -> str:
     if value in (None, {}, [], ""):
         return ""
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+@register.filter
+def lookup(mapping, key):
+    """`mapping[key]`, or None when `mapping` is not a mapping or has no such key (a metric's
+    value or reason by its name, in a loop over names)."""
+    if isinstance(mapping, dict):
+        return mapping.get(key)
+    return None

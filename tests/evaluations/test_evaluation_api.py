@@ -94,9 +94,17 @@ def test_suites_list_names_each_suite_with_metrics_and_tier_defaults(api, owner)
     response = api(owner).get("/api/v1/evaluation-suites/")
     assert response.status_code == 200
     body = response.json()
-    assert body["count"] == 5 and body["next"] is None
+    assert body["count"] == 7 and body["next"] is None
     suites = {s["key"]: s for s in body["results"]}
-    assert set(suites) == {"performance", "bias", "robustness", "security", "smoke"}
+    assert set(suites) == {
+        "performance",
+        "bias",
+        "robustness",
+        "security",
+        "smoke",
+        "explainability",
+        "validation",
+    }
     for suite in suites.values():
         assert suite["description"] and suite["metrics"]
         assert set(suite["defaultThresholds"]) == {"LOW", "MEDIUM", "HIGH"}
@@ -107,7 +115,11 @@ def test_suites_list_names_each_suite_with_metrics_and_tier_defaults(api, owner)
     assert suites["bias"]["defaultThresholds"]["HIGH"] == TIER_THRESHOLDS["HIGH"]["biasThresholds"]
     assert "f1Score" in suites["performance"]["metrics"]
     assert suites["bias"]["needsSensitiveFeatures"] is True
-    assert suites["security"]["defaultThresholds"]["LOW"] == {"highSeverityFindings": 0}
+    assert (
+        suites["security"]["defaultThresholds"]["LOW"]
+        == TIER_THRESHOLDS["LOW"]["securityThresholds"]
+    )
+    assert suites["security"]["defaultThresholds"]["LOW"]["highSeverityFindings"] == 0
 
 
 def test_suites_need_authentication(api):
@@ -119,8 +131,11 @@ def test_suites_need_authentication(api):
 CASES = {
     "performance": ({"segmentColumns": ["region"]}, {}, "PASSED"),
     "bias": ({"sensitiveFeatures": ["gender"]}, {"biased": True}, "FAILED"),
-    "robustness": ({}, {}, "PASSED"),
-    "security": ({}, {}, "PASSED"),
+    # The dataset carries its own predictions: the registry did not run the model, so the
+    # attack metrics (adversarialAccuracy aside, from y_pred_adversarial) are not measured and
+    # the run is INCOMPLETE, never a pass.
+    "robustness": ({}, {}, "INCOMPLETE"),
+    "security": ({}, {}, "INCOMPLETE"),
 }
 
 
@@ -213,7 +228,7 @@ def test_what_the_thresholds_leave_out_keeps_the_tiers_value(api, owner, version
     assert post_run(api(owner), version, thresholds=json.dumps(document)).status_code == 202
     run = EvaluationRun.objects.get()
     assert run.thresholds["biasThresholds"] == {
-        **GUIDE_THRESHOLDS["biasThresholds"],
+        **TIER_THRESHOLDS["MEDIUM"]["biasThresholds"],
         "demographicParity": 0.05,
     }
     assert run.thresholds["performanceThresholds"] == GUIDE_THRESHOLDS["performanceThresholds"]
@@ -291,7 +306,7 @@ INVALID = {
     "reference for another suite": (
         {"referenceDataset": lambda: upload(csv_bytes(), "ref.csv")},
         "referenceDataset",
-        "only by the robustness suite",
+        "only by the robustness, security and validation suites",
     ),
     "bad reference": (
         {

@@ -62,7 +62,9 @@ def finished_run(version, owner, suite: str) -> EvaluationRun:
     )
     tasks.run_evaluation(run.pk)
     run.refresh_from_db()
-    assert run.status in (RunStatus.PASSED, RunStatus.FAILED), run.error
+    # The datasets carry their predictions: the attack metrics of robustness and security are
+    # not measured, so those runs are INCOMPLETE.
+    assert run.status in (RunStatus.PASSED, RunStatus.FAILED, RunStatus.INCOMPLETE), run.error
     return run
 
 

@@ -34,22 +34,27 @@ def test_clean_dataset_has_no_findings_and_lists_what_is_not_performed():
     metrics = result["metrics"]
     assert metrics["findings"] == []
     assert metrics["highSeverityFindings"] == 0
-    assert result["passed"] is True
-    assert result["thresholdResults"] == [
-        {
-            "metric": "highSeverityFindings",
-            "value": 0,
-            "threshold": 0,
-            "direction": "max",
-            "passed": True,
-        }
+    assert result["thresholdResults"][0] == {
+        "metric": "highSeverityFindings",
+        "value": 0,
+        "threshold": 0,
+        "direction": "max",
+        "passed": True,
+    }
+    # Without the model the attacks are not measured: judged by nothing, never passed.
+    unjudged = [r["metric"] for r in result["thresholdResults"] if r["passed"] is None]
+    assert unjudged == [
+        "membershipInferenceAdvantage",
+        "attributeInferenceAdvantage",
+        "inputValidationFailures",
+        "backdoorSuspicion",
     ]
     not_performed = {item["check"] for item in metrics["notPerformed"]}
     assert not_performed == {
         "modelInversion",
         "membershipInference",
         "backdoorDetection",
-        "adversarialInputs",
+        "hostileInputs",
     }
     assert all("executing or querying the model" in i["reason"] for i in metrics["notPerformed"])
     assert "not performed" in metrics["scope"]

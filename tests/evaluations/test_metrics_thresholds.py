@@ -12,7 +12,7 @@ from evaluations.metrics import (
     thresholds_for_tier,
     validate_thresholds,
 )
-from evaluations.metrics.thresholds import DIRECTIONS
+from evaluations.metrics.thresholds import CATALOGUE_THRESHOLDS, DIRECTIONS
 
 GUIDE = {
     "performanceThresholds": {"accuracy": 0.85, "precision": 0.80, "recall": 0.80, "f1Score": 0.80},
@@ -22,9 +22,20 @@ GUIDE = {
 }
 
 
-def test_medium_tier_is_the_guides_document():
-    assert thresholds_for_tier("MEDIUM") == GUIDE == GUIDE_THRESHOLDS
+def test_medium_tier_is_the_guides_document_plus_the_catalogues():
+    medium = thresholds_for_tier("MEDIUM")
+    assert GUIDE == GUIDE_THRESHOLDS
     assert validate_thresholds(GUIDE) == GUIDE
+    for section, entries in GUIDE.items():
+        assert {m: medium[section][m] for m in entries} == entries
+    added = {
+        section: {m: v for m, v in entries.items() if m not in GUIDE.get(section, {})}
+        for section, entries in medium.items()
+    }
+    assert {s: e for s, e in added.items() if e} == {
+        section: {metric: values[1] for metric, values in metrics.items()}
+        for section, metrics in CATALOGUE_THRESHOLDS.items()
+    }
 
 
 @pytest.mark.parametrize(("laxer", "stricter"), [("LOW", "MEDIUM"), ("MEDIUM", "HIGH")])

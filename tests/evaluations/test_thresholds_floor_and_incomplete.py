@@ -138,6 +138,7 @@ def test_a_robustness_run_that_measures_nothing_is_incomplete_and_fails_the_high
     assert {r["metric"] for r in run.unevaluated_thresholds} == {
         "adversarialAccuracy",
         "driftDetection",
+        "noiseAccuracy",
     }
     assert api(owner).get(f"/api/v1/evaluations/{run.pk}/").json()["status"] == "INCOMPLETE"
     assert latest_runs_for([version.pk])[version.pk]["robustness"]["status"] == "INCOMPLETE"
@@ -158,7 +159,11 @@ def test_an_incomplete_run_is_audited_and_the_owner_told(api, owner, version):
     run = EvaluationRun.objects.get()
     tasks.run_evaluation(run.pk)
     event = AuditEvent.objects.get(action="EVALUATION_INCOMPLETE")
-    assert set(event.details["unevaluatedThresholds"]) == {"adversarialAccuracy", "driftDetection"}
+    assert set(event.details["unevaluatedThresholds"]) == {
+        "adversarialAccuracy",
+        "driftDetection",
+        "noiseAccuracy",
+    }
     assert Notification.objects.filter(user=owner, message__contains="INCOMPLETE").exists()
 
 
@@ -180,8 +185,15 @@ def test_a_failed_threshold_wins_over_one_not_judged(version, owner):
 # ---- the policy context and the default pack -------------------------------------------------
 
 
+REQUIRED_SUITES = {
+    "MEDIUM": ("performance", "bias", "robustness", "security"),
+    "HIGH": ("performance", "bias", "robustness", "security", "explainability", "validation"),
+}
+
+
 def passing_runs(version, *, source: str) -> None:
-    for suite in ("performance", "bias", "robustness", "security"):
+    tier = version.model.risk_tier
+    for suite in REQUIRED_SUITES[tier]:
         EvaluationRunFactory(
             version=version,
             suite=suite,
@@ -189,6 +201,17 @@ def passing_runs(version, *, source: str) -> None:
             artifact_sha256="a" * 64 if source == "REGISTRY" else "",
             metrics={"accuracy": 0.95, "demographicParity": 0.01},
         )
+    if tier == "HIGH":
+        # "Extensive validation with multiple datasets": a second dataset for each.
+        for suite in ("performance", "validation"):
+            EvaluationRunFactory(
+                version=version,
+                suite=suite,
+                predictions_source=source,
+                artifact_sha256="a" * 64 if source == "REGISTRY" else "",
+                dataset_sha256="b" * 64,
+                metrics={"accuracy": 0.95},
+            )
 
 
 def evaluation_policy(version, tier: str):
@@ -206,8 +229,11 @@ def test_submitted_predictions_fail_the_evaluation_policy_and_registry_ones_pass
     policy = evaluation_policy(submitted, tier)
     assert not policy.passed
     failed = [r["message"] for r in policy.rule_results if not r["passed"]]
-    assert len(failed) == 4
-    assert all("predictions the registry computed" in m or "registry running" in m for m in failed)
+    assert len(failed) == len(REQUIRED_SUITES[tier])
+    assert all(
+        "registry computed" in m or "registry running" in m or "by the registry" in m
+        for m in failed
+    )
 
     registry = ModelVersionFactory(model=model)
     passing_runs(registry, source="REGISTRY")

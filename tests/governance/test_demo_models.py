@@ -4,7 +4,6 @@ malicious pickle that the registry's scanner catches."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -61,15 +60,6 @@ def test_building_twice_gives_the_same_bytes_and_data():
     assert demo_models.build("fraud-detector", "1.1.0").sha256 != first.sha256
 
 
-def test_the_perturbed_inputs_change_only_the_features():
-    built = demo_models.build("churn-predictor", "3.1.0")
-    nudged = demo_models.perturbed(built.evaluation, built.features, seed=1)
-    features = list(built.features)
-    assert not np.allclose(nudged[features].to_numpy(), built.evaluation[features].to_numpy())
-    rest = [c for c in built.evaluation.columns if c not in built.features]
-    assert nudged[rest].equals(built.evaluation[rest])
-
-
 def test_the_malicious_pickle_fails_the_registry_scan_with_a_critical_finding(model):
     version = ModelVersionFactory(model=model)
     artifact = artifacts.add_artifact(
@@ -96,6 +86,12 @@ def test_the_malicious_pickle_fails_the_registry_scan_with_a_critical_finding(mo
     assert Artifact.objects.filter(version=version).count() == 1
 
 
+FAILING_SUITES = {
+    ("product-recommender", "0.9.0"): {"bias", "security"},
+    ("fraud-detector", "1.1.0"): {"robustness", "validation"},
+}
+
+
 @pytest.mark.django_db
 def test_the_seeded_demo_holds_scanned_onnx_models_and_evaluates_them():
     seed_demo()
@@ -109,10 +105,21 @@ def test_the_seeded_demo_holds_scanned_onnx_models_and_evaluates_them():
         assert onnx.scan_source == ScanSource.REGISTRY
         runs = EvaluationRun.objects.filter(version=version)
         assert runs.exists()
-        # Every suite passes, but the bias suite of the model that learnt a proxy of gender.
-        failing = {"bias"} if (model, number) == ("product-recommender", "0.9.0") else set()
+        # Every suite passes, but for the model that learnt a proxy of gender the bias suite
+        # and the security suite (its attribute inference recovers gender from the model's
+        # output), and for the retrained fraud model robustness (the black-box attack fools
+        # it at 0.1 standard deviation) and validation (its calibration is rejected).
+        failing = FAILING_SUITES.get((model, number), set())
+        statuses: dict[str, set] = {}
         for suite, status in runs.values_list("suite", "status"):
-            assert status == (RunStatus.FAILED if suite in failing else RunStatus.PASSED), suite
+            statuses.setdefault(suite, set()).add(status)
+        for suite, seen in statuses.items():
+            # (A HIGH version's validation runs on two datasets: one failure fails it.)
+            if suite in failing:
+                assert RunStatus.FAILED in seen, suite
+            else:
+                assert seen == {RunStatus.PASSED}, suite
+        assert failing <= set(statuses)
         # Every suite ran on the predictions the registry computed from the held model.
         assert set(runs.values_list("predictions_source", flat=True)) == {
             PredictionsSource.REGISTRY
