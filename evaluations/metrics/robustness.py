@@ -344,8 +344,8 @@ def compute_robustness(
         metrics["adversarialFlipRate"] = float(np.mean(adversarial != y_pred))
     else:
         reason = (
-            f"no {Y_PRED_ADV} column: adversarialAccuracy needs the model's predictions on "
-            "perturbed inputs, supplied by the owner; the platform does not run the model"
+            f"no {Y_PRED_ADV} column: without the registry running the model, "
+            "adversarialAccuracy needs the model's predictions on perturbed inputs"
         )
         metrics["adversarialAccuracy"] = None
         metrics["adversarialAccuracyDrop"] = None

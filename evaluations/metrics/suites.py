@@ -259,6 +259,8 @@ def _attacks(metrics, notes, df, inputs: ModelInputs, report) -> None:
         )
         for name in ("adversarialFlipRate",):
             metrics.pop(name, None)
+    # The data-only engine's note that adversarialAccuracy was not computed: it is now.
+    notes[:] = [note for note in notes if not note.startswith("adversarialAccuracy not computed")]
     scorer = inputs.scorer
     extra, more = compute_model_robustness(
         scorer,
@@ -304,6 +306,8 @@ def _security_attacks(metrics, notes, data, reference, sensitive, inputs, report
         extra.setdefault(name, None)
     _merge(metrics, notes, extra, more)
     metrics["notPerformed"] = []
+    # The data checks' own note says the model was not run: here it was.
+    notes[:] = [note for note in notes if note != metrics.get("scope")]
     metrics["scope"] = (
         "Input validation of the uploaded dataset, and attacks on the model the registry "
         "ran: membership and attribute inference, hostile inputs, STRIP backdoor screening."

@@ -20,3 +20,14 @@ def lookup(mapping, key):
     if isinstance(mapping, dict):
         return mapping.get(key)
     return None
+
+
+@register.filter
+def plain(value) -> str:
+    """A number, or an object of counts as "members 2000, nonMembers 2000": a method's sample
+    in words, for the run page."""
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {item}" for key, item in value.items())
+    if value is None or value == "":
+        return "–"
+    return str(value)
