@@ -477,7 +477,8 @@ def _predict_reference(run: EvaluationRun, executable: ExecutableModel, referenc
 def champion_scores(run: EvaluationRun, data) -> dict[str, Any]:
     """The scores of the model's version in PRODUCTION on `data`, for champion-challenger, or
     ``{"missing": reason}``. The champion's own model artifact is run (its bytes checked
-    against the custody record), fed the same rule for columns as this run."""
+    against the custody record), fed this run's feature columns when it takes them, else the
+    default rule (every column but the labels and the sensitive features)."""
     champion = (
         ModelVersion.objects.filter(model_id=run.version.model_id, state=VersionState.PRODUCTION)
         .exclude(pk=run.version_id)
@@ -493,9 +494,14 @@ def champion_scores(run: EvaluationRun, data) -> dict[str, Any]:
         return {"missing": f"{label} has no ONNX model the registry can run"}
     try:
         content = custody.read_verified(artifact)
-        predictions = ExecutableModel.load(content).predict_frame(
-            data, exclude=run.sensitive_features
-        )
+        champion_model = ExecutableModel.load(content)
+        try:
+            # The columns this run feeds its own model, when the champion takes the same.
+            predictions = champion_model.predict_frame(
+                data, features=run.features or None, exclude=run.sensitive_features
+            )
+        except ExecutionError:
+            predictions = champion_model.predict_frame(data, exclude=run.sensitive_features)
     except (DomainError, OSError) as exc:
         return {"missing": f"{label}'s model cannot be read: {exc}"}
     except ExecutionError as exc:

@@ -29,5 +29,5 @@ def plain(value) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{key} {item}" for key, item in value.items())
     if value is None or value == "":
-        return "–"
+        return "\u2013"  # an en dash: no value
     return str(value)

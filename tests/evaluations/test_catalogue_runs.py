@@ -172,11 +172,18 @@ def test_validation_compares_with_the_models_version_in_production(
     upload_model(api(owner), champion, _three_inputs_one_used(weak))
     ModelVersion.objects.filter(pk=champion.pk).update(state=VersionState.PRODUCTION)
 
-    frame = data(1500, seed=5).drop(columns="gender")
-    reference = data(1500, seed=6).drop(columns="gender")
+    # gender is in the files but no model's input: the run names the features, and the
+    # champion is fed the same columns.
+    frame = data(1500, seed=5)
+    reference = data(1500, seed=6)
     run = run_queued(
         post_run(
-            api(owner), version, frame, suite="validation", referenceDataset=csv_upload(reference)
+            api(owner),
+            version,
+            frame,
+            suite="validation",
+            referenceDataset=csv_upload(reference),
+            features=FEATURES,
         )
     )
     metrics = run.metrics
