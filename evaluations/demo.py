@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from evaluations import services
 from evaluations.choices import REFERENCE_SUITES, TRAINING_SUITES
+from evaluations.uploads import SEEDED_SUITES
 from governance.demo_models import DemoModel
 from registry.choices import RiskTier
 
@@ -92,7 +93,7 @@ def run_model_evaluations(version, *, actor, model: DemoModel, seed: int) -> lis
             sensitive_features=model.sensitive_features if suite in SENSITIVE_SUITES else (),
             # The model's input columns, in order: the dataset also has the sensitive features.
             features=list(model.features),
-            seed=seed,
+            seed=seed if suite in SEEDED_SUITES else None,
         )
         services.run_evaluation(run.pk)
         run.refresh_from_db()

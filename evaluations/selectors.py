@@ -7,7 +7,12 @@ import json
 from django.db.models import Count, OuterRef, Subquery
 
 from evaluations import access
-from evaluations.choices import FINISHED_STATUSES, NOT_PASSED_STATUSES
+from evaluations.choices import (
+    FINISHED_STATUSES,
+    NOT_PASSED_STATUSES,
+    PredictionsSource,
+    RunStatus,
+)
 from evaluations.metrics import thresholds_for_tier
 from evaluations.models import EvaluationRun
 
@@ -30,8 +35,9 @@ def latest_finished(queryset=None):
 def latest_runs_for(version_ids: list[int]) -> dict[int, dict[str, dict]]:
     """Per version id, its latest finished (PASSED, FAILED or INCOMPLETE) run per suite, as
     policy conditions see it under `evaluations`: {suite: {"status", "metrics",
-    "predictionsSource", "thresholdsSource", "artifactSha256", "datasets"}}, `datasets` being
-    how many distinct dataset SHA-256 values that suite's finished runs on the version used.
+    "predictionsSource", "thresholdsSource", "artifactSha256", "datasets", "passedDatasets"}},
+    `datasets` being how many distinct dataset SHA-256 values that suite's finished runs on the
+    version used, `passedDatasets` the same among its PASSED runs on registry predictions.
     Every id given is a key (an empty map when it has no finished run). One query."""
     ids = [int(pk) for pk in version_ids]
     result: dict[int, dict[str, dict]] = {pk: {} for pk in ids}
@@ -50,9 +56,24 @@ def latest_runs_for(version_ids: list[int]) -> dict[int, dict[str, dict]]:
         .annotate(count=Count("dataset_sha256", distinct=True))
         .values("count")
     )
+    # The same among the PASSED runs whose predictions the registry computed: the evidence
+    # "validated on several datasets" rests on (a failed run or the owner's predictions on a
+    # second file are no such evidence).
+    passed_datasets = (
+        EvaluationRun.objects.filter(
+            version_id=OuterRef("version_id"),
+            suite=OuterRef("suite"),
+            status=RunStatus.PASSED,
+            predictions_source=PredictionsSource.REGISTRY,
+        )
+        .order_by()
+        .values("version_id")
+        .annotate(count=Count("dataset_sha256", distinct=True))
+        .values("count")
+    )
     rows = (
         latest_finished(EvaluationRun.objects.filter(version_id__in=ids))
-        .annotate(datasets=Subquery(datasets[:1]))
+        .annotate(datasets=Subquery(datasets[:1]), passed_datasets=Subquery(passed_datasets[:1]))
         .values_list(
             "version_id",
             "suite",
@@ -62,9 +83,11 @@ def latest_runs_for(version_ids: list[int]) -> dict[int, dict[str, dict]]:
             "thresholds_source",
             "artifact_sha256",
             "datasets",
+            "passed_datasets",
         )
     )
-    for version_id, suite, status, metrics, predictions, thresholds, sha256, count in rows:
+    for row in rows:
+        version_id, suite, status, metrics, predictions, thresholds, sha256, count, passed = row
         result[version_id][suite] = {
             "status": status,
             "metrics": metrics or {},
@@ -72,6 +95,7 @@ def latest_runs_for(version_ids: list[int]) -> dict[int, dict[str, dict]]:
             "thresholdsSource": thresholds or None,
             "artifactSha256": sha256 or None,
             "datasets": count or 0,
+            "passedDatasets": passed or 0,
         }
     return result
 

@@ -404,6 +404,8 @@ def execute(run: EvaluationRun, progress: ProgressWriter) -> dict[str, Any]:
             model = _model_bytes(run, progress)
     elif run.predictions_source == PredictionsSource.REGISTRY:
         executable = predict(run, data, progress)
+        inputs.registry = True
+        inputs.model_features = tuple(run.prediction_features)
         if reference is not None:
             inputs.reference_note = _predict_reference(run, executable, reference)
         if run.suite in MODEL_SUITES:
@@ -459,15 +461,18 @@ def _scorer(run: EvaluationRun, executable: ExecutableModel, data) -> tuple[Scor
 
 def _predict_reference(run: EvaluationRun, executable: ExecutableModel, reference) -> str:
     """Replace the reference's y_score/y_pred with the model's own, when the reference has
-    the model's inputs; otherwise leave it as submitted. Returns a note saying which."""
+    the model's inputs; otherwise drop them. Returns a note saying which."""
     try:
         predictions = executable.predict_frame(
             reference, features=run.features or None, exclude=run.sensitive_features
         )
     except ExecutionError as exc:
+        # Never the owner's scores on a run the registry vouches for: without its own, the
+        # metrics that compare scores with the reference's (PSI, degradation) are not measured.
+        reference.drop(columns=["y_score", "y_pred"], errors="ignore", inplace=True)
         return (
-            "the reference dataset's scores are as submitted: the registry could not run the "
-            f"model on it ({exc})"
+            "the registry could not run the model on the reference dataset, so the metrics "
+            f"that compare its scores (PSI, degradation) were not measured ({exc})"
         )
     reference["y_score"] = predictions.y_score
     reference["y_pred"] = predictions.y_pred

@@ -68,6 +68,8 @@ SEED = "seed"
 DEFAULT_EPSILON = 0.1
 MAX_EPSILON = 5.0
 DEFAULT_SEED = 0
+# The suites that sample, attack or resample: the ones a seed changes.
+SEEDED_SUITES = (Suite.BIAS, Suite.ROBUSTNESS, Suite.SECURITY, Suite.EXPLAINABILITY)
 MAX_SEED = 2**32 - 1
 
 MODEL_ARTIFACT_TYPE = "model"
@@ -595,8 +597,10 @@ def _parameters(suite: Any, epsilon: Any, seed: Any, problems: _Problems) -> dic
     """`seed` (every suite that samples: the same seed gives the same result) and, for the
     robustness suite, `epsilon` (the perturbation bound, a fraction of each feature's
     standard deviation)."""
-    parameters: dict[str, Any] = {"seed": DEFAULT_SEED}
-    if seed not in (None, ""):
+    parameters: dict[str, Any] = {"seed": DEFAULT_SEED} if suite in SEEDED_SUITES else {}
+    if seed not in (None, "") and suite in SUITES and suite not in SEEDED_SUITES:
+        problems.add(SEED, f"a seed is used only by the {_suite_names(SEEDED_SUITES)} suites")
+    elif seed not in (None, ""):
         try:
             value = int(str(seed).strip())
         except (TypeError, ValueError):

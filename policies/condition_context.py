@@ -22,12 +22,14 @@ Shapes at evaluation time::
     evaluations  map(suite, {status: string, metrics: map(string, number|null|map),
                              predictionsSource: "REGISTRY"|"SUBMITTED",
                              thresholdsSource: "TIER"|"STRICTER"|"MRC"|null,
-                             artifactSha256: string|null, datasets: int})
+                             artifactSha256: string|null, datasets: int,
+                             passedDatasets: int})
                  suites: "performance", "bias", "robustness", "security", "smoke",
                  "explainability", "validation"; each the latest
                  finished run (status PASSED, FAILED or INCOMPLETE: only PASSED is a pass);
                  datasets: how many distinct dataset SHA-256 values that suite's finished
-                 runs on the version used
+                 runs on the version used; passedDatasets: the same among its PASSED runs
+                 on predictions the registry computed
     environment  "staging" | "production"
 """
 
@@ -165,6 +167,7 @@ EVALUATION_RUN = Record(
         "thresholdsSource": Scalar("string", "TIER", choices=THRESHOLDS_SOURCES, nullable=True),
         "artifactSha256": Scalar("string", "0" * 64, nullable=True),
         "datasets": Scalar("int", 1),
+        "passedDatasets": Scalar("int", 1),
     }
 )
 MODEL = Record(

@@ -83,6 +83,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
 from scipy.special import entr
 from sklearn.metrics import roc_auc_score, roc_curve
 
@@ -157,7 +158,11 @@ Progress = Callable[[float, str], Any]
 NO_TRAINING = "needs a sample of the training data (the trainingDataset field)"
 NO_SENSITIVE = "needs a sensitive feature (the run names none)"
 ART = "adversarial-robustness-toolbox"
-REFUSED_ERRORS = (*ORT_ERRORS, ValueError, TypeError)  # ExecutionError is a ValueError
+# A clean refusal of a malformed tensor handed to onnxruntime (wrong type, rank or shape):
+# its InvalidArgument, or a ValueError/TypeError (a missing input). Any other error there, and
+# any onnxruntime error on a tensor of the model's own type and shape (the value cases, see
+# _score_case), is the model crashing on the input.
+INPUT_REFUSALS = (_ort_state.InvalidArgument, ValueError, TypeError)
 
 
 def _version(package: str) -> str:
@@ -621,7 +626,15 @@ def _score_case(scorer: Scorer, matrix: np.ndarray) -> tuple[str, str]:
             score = scorer.score(matrix)
     except OutputError as exc:
         return "invalid", _detail(exc)
-    except REFUSED_ERRORS as exc:
+    except ExecutionError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ORT_ERRORS):
+            # The scorer built a tensor of the model's own type and shape: the graph failed on
+            # its values (even when onnxruntime calls it an invalid argument, e.g. an index
+            # out of range), which in production is an exception, not an answer.
+            return "crashed", f"{type(cause).__name__}: {_detail(cause)}"
+        return "refused", _detail(exc)
+    except INPUT_REFUSALS as exc:
         return "refused", _detail(exc)
     except Exception as exc:
         return "crashed", f"{type(exc).__name__}: {_detail(exc)}"
@@ -671,7 +684,7 @@ def _session_case(scorer: Scorer, feeds: dict[str, np.ndarray]) -> tuple[str, st
     try:
         with np.errstate(all="ignore"):
             outputs = scorer.model.session.run(scorer.outputs.fetch, feeds)
-    except REFUSED_ERRORS as exc:
+    except INPUT_REFUSALS as exc:
         return "refused", _detail(exc)
     except Exception as exc:
         return "crashed", f"{type(exc).__name__}: {_detail(exc)}"
@@ -828,6 +841,15 @@ def _backdoor(
         lambda f: report(0.5 + 0.5 * f, "STRIP: blending the dataset"),
     )
     cut = float(np.quantile(ref_entropy, STRIP_CUT_QUANTILE))
+    if cut <= float(np.min(ref_entropy)):
+        # No spread at the bottom of the clean reference (a model whose outputs are hard 0/1
+        # probabilities gives every blend entropy 0): a cut at the minimum can flag nothing,
+        # which would read as "no backdoor" without having screened anything.
+        raise _Unavailable(
+            "STRIP cannot screen this model: the entropies of its blended clean inputs do not "
+            f"spread (the 1% cut, {cut:.3g}, is their minimum; a model with hard 0/1 outputs "
+            "gives every blend the same entropy)"
+        )
     flagged = int(np.count_nonzero(entropy < cut))
     edges = np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1)
     detail = {

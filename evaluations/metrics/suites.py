@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from registry.execution import ExecutionError
 
 from ._common import RESERVED_COLUMNS, Y_PRED, Y_PRED_ADV, Y_TRUE, to_jsonable
 from .adversarial import compute_model_robustness
@@ -66,7 +68,10 @@ class ModelInputs:
     reference_note: str = ""
     epsilon: float | None = None
     seed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    # True when the registry ran the model over the dataset (a REGISTRY run); the columns it
+    # fed, in order.
+    registry: bool = False
+    model_features: tuple[str, ...] = ()
 
     @property
     def reason(self) -> str:
@@ -177,8 +182,8 @@ def run_suite(
                 champion=inputs.champion or {"missing": inputs.reason},
                 progress=report.scaled(10, 95),
             )
-            if inputs.reference_note:
-                notes.append(inputs.reference_note)
+    if inputs.reference_note and reference is not None:
+        notes.append(inputs.reference_note)
     results = evaluate_thresholds(metrics, section, metrics.get("unavailable"))
     if not section:
         notes.append(f"no {SUITE_SECTIONS[suite]} given; no threshold was evaluated")
@@ -230,8 +235,8 @@ def _labels(df: pd.DataFrame) -> np.ndarray:
 def _consistency(metrics, notes, df, sensitive, inputs: ModelInputs, report) -> None:
     # Neighbours are sought over the columns the model reads (less the sensitive ones) when
     # the registry ran it, else over every feature column of the dataset.
-    if inputs.scorer is not None:
-        columns = [c for c in inputs.scorer.features if c not in sensitive]
+    if inputs.model_features:
+        columns = [c for c in inputs.model_features if c not in sensitive]
     else:
         columns = [c for c in df.columns if c not in RESERVED_COLUMNS and c not in sensitive]
     extra, more = compute_consistency(
@@ -245,7 +250,13 @@ def _attacks(metrics, notes, df, inputs: ModelInputs, report) -> None:
     names = ("adversarialAccuracy", "noiseAccuracy")
     if inputs.scorer is None:
         _not_measured(metrics, ("noiseAccuracy",), inputs.reason)
-        if metrics.get("adversarialAccuracy") is None:
+        if inputs.registry:
+            # The registry ran the model but cannot attack it: owner-made adversarial
+            # predictions are not evidence on a REGISTRY run.
+            for name in ("adversarialAccuracyDrop", "adversarialFlipRate"):
+                metrics[name] = None
+            _not_measured(metrics, ("adversarialAccuracy",), inputs.reason)
+        elif metrics.get("adversarialAccuracy") is None:
             _not_measured(
                 metrics,
                 ("adversarialAccuracy",),
@@ -286,10 +297,28 @@ def _security_attacks(metrics, notes, data, reference, sensitive, inputs, report
         _not_measured(metrics, names, inputs.reason)
         return
     scorer = inputs.scorer
-    labels = _labels(data) if Y_TRUE in data.columns else None
+    # Labels that are not 0/1 are a data finding above; the attacks that need labels then
+    # say they have none.
+    labels = _binary_labels(data)
     training = None
     if inputs.training is not None:
-        training = (scorer.matrix(inputs.training), _labels(inputs.training))
+        training_labels = _binary_labels(inputs.training)
+        training = (
+            (scorer.matrix(inputs.training), training_labels)
+            if training_labels is not None
+            else None
+        )
+        if training is None:
+            notes.append("the training sample's y_true is not 0/1 on every row: not used")
+    clean = None
+    if reference is not None:
+        try:
+            clean = scorer.matrix(reference)
+        except (KeyError, ExecutionError) as exc:
+            notes.append(
+                "the reference dataset cannot be fed to the model, so STRIP's clean reference "
+                f"is a held-out half of the dataset instead ({exc})"
+            )
     first = sensitive[0] if sensitive else None
     extra, more = compute_model_security(
         scorer,
@@ -298,7 +327,7 @@ def _security_attacks(metrics, notes, data, reference, sensitive, inputs, report
         training=training,
         sensitive=data[first].to_numpy() if first else None,
         sensitive_name=first,
-        reference=scorer.matrix(reference) if _has_columns(reference, scorer) else None,
+        reference=clean,
         seed=inputs.seed,
         progress=report.scaled(20, 95),
     )
@@ -314,8 +343,14 @@ def _security_attacks(metrics, notes, data, reference, sensitive, inputs, report
     )
 
 
-def _has_columns(frame: pd.DataFrame | None, scorer) -> bool:
-    return frame is not None and all(c in frame.columns for c in scorer.features)
+def _binary_labels(frame: pd.DataFrame) -> np.ndarray | None:
+    """y_true as int8 when every value is 0 or 1 (numbers or their text), else None."""
+    if Y_TRUE not in frame.columns:
+        return None
+    values = pd.to_numeric(frame[Y_TRUE], errors="coerce").to_numpy(dtype=np.float64)
+    if not np.all(np.isin(values, (0.0, 1.0))):
+        return None
+    return values.astype(np.int8)
 
 
 def _explainability(df, inputs: ModelInputs, report) -> tuple[dict[str, Any], list[str]]:

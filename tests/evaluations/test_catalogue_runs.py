@@ -294,6 +294,7 @@ def test_robustness_attacks_within_the_requested_epsilon(api, owner, version, he
         ({"suite": "robustness", "epsilon": "0.05"}, "epsilon", "only MRC may relax"),
         ({"suite": "robustness", "seed": "-1"}, "seed", "between 0"),
         ({"suite": "robustness", "seed": "1.5"}, "seed", "whole number"),
+        ({"suite": "performance", "seed": "3"}, "seed", "only by the bias, robustness"),
     ],
 )
 def test_bad_parameters_are_a_400_naming_them(api, owner, version, held, fields, key, text):
@@ -358,3 +359,55 @@ def test_the_run_page_says_how_each_metric_was_measured(api, owner, version, hel
     assert "HopSkipJump" in page
     assert "seed=3" in page
     assert "Accuracy against perturbation size" in page
+
+
+def test_consistency_seeks_neighbours_over_the_columns_the_model_reads(api, owner, version, held):
+    frame = data(600, seed=13)
+    frame["account_id"] = np.arange(len(frame))  # in the file, not a model input
+    run = run_queued(
+        post_run(
+            api(owner),
+            version,
+            frame,
+            suite="bias",
+            sensitiveFeatures=["gender"],
+            features=FEATURES,
+        )
+    )
+    assert run.predictions_source == PredictionsSource.REGISTRY
+    assert run.metrics["consistency"] is not None
+    assert run.metrics["methods"]["consistency"]["parameters"]["columns"] == FEATURES
+
+
+def test_psi_is_never_computed_from_the_owners_reference_scores(api, owner, version, held):
+    frame = data(800, seed=14).drop(columns="gender")
+    reference = data(800, seed=15).drop(columns=["gender", "x3"])  # the model cannot run on it
+    reference["y_score"] = 0.5  # the owner's scores: must not be used
+    run = run_queued(
+        post_run(
+            api(owner), version, frame, suite="validation", referenceDataset=csv_upload(reference)
+        )
+    )
+    assert run.metrics["psi"] is None
+    assert any("could not run the model on the reference" in n for n in run.notes)
+    assert run.status != RunStatus.PASSED
+
+
+def test_labels_that_are_not_0_1_are_a_finding_not_a_crashed_security_run(
+    api, owner, version, held
+):
+    frame = data(400, seed=16).drop(columns="gender")
+    frame["y_true"] = np.where(frame["y_true"] == 1, "yes", "no")
+    training = feature_frame(800, seed=0).drop(columns="gender")
+    run = run_queued(
+        post_run(
+            api(owner),
+            version,
+            frame,
+            suite="security",
+            trainingDataset=csv_upload(training, "train.csv"),
+        )
+    )
+    assert run.status == RunStatus.FAILED, run.error  # a high-severity label finding
+    assert run.metrics["membershipInferenceAdvantage"] is None
+    assert run.metrics["backdoorSuspicion"] is not None

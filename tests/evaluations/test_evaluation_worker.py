@@ -379,6 +379,7 @@ def test_latest_runs_for_gives_the_latest_finished_run_per_suite(
         "thresholdsSource": "TIER",
         "artifactSha256": None,
         "datasets": 1,  # the factory's runs share one dataset digest
+        "passedDatasets": 0,  # no PASSED run on the registry's predictions
     }
     assert latest[version.pk]["bias"]["status"] == "PASSED"
     assert set(latest[other.pk]) == {"security"}

@@ -338,3 +338,58 @@ def test_arts_strip_does_not_run_on_a_black_box_classifier():
     defended = STRIP(BlackBoxClassifier(predict, input_shape=(2,), nb_classes=2))(num_samples=4)
     with pytest.raises(RecursionError):
         defended.mitigate(np.random.default_rng(0).normal(size=(3, 2)))
+
+
+def test_strip_cannot_screen_a_model_with_hard_outputs_and_says_so():
+    # A fully grown tree answers 0 or 1: every blend has entropy 0, so a cut at the minimum
+    # would flag nothing and read as "no backdoor" without having screened anything.
+    rng = np.random.default_rng(5)
+    X, y = _triggered(rng, 3_000, 0.1)
+    scorer = _scorer(DecisionTreeClassifier(random_state=0), X, y)
+    reference, _ = _noisy(rng, 1_000)
+    metrics, _ = compute_model_security(scorer, X, None, reference=reference)
+    assert metrics["backdoorSuspicion"] is None
+    assert "cannot screen this model" in metrics["unavailable"]["backdoorSuspicion"]
+
+
+def _gather_model() -> bytes:
+    """probability = table[int(x0)] for x0 in 0..3: onnxruntime fails at run time (index out
+    of range) on any x0 outside the table, a well-typed input it cannot answer."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    table = helper.make_tensor("T", TensorProto.FLOAT, [4], [0.1, 0.4, 0.6, 0.9])
+    one = helper.make_tensor("one", TensorProto.INT64, [1], [1])
+    zero = helper.make_tensor("zero", TensorProto.INT64, [1], [0])
+    graph = helper.make_graph(
+        [
+            helper.make_node("Slice", ["x", "zero", "one", "one"], ["x0"]),
+            helper.make_node("Cast", ["x0"], ["i"], to=TensorProto.INT64),
+            helper.make_node("Gather", ["T", "i"], ["p"], axis=0),
+            helper.make_node("Flatten", ["p"], ["probabilities"], axis=1),
+        ],
+        "gather",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 5])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 1])],
+        initializer=[table, one, zero],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def test_a_model_that_fails_at_run_time_on_hostile_values_crashed():
+    frame = pd.DataFrame(np.ones((5, 5)), columns=FEATURES)
+    scorer = Scorer.for_frame(ExecutableModel.load(_gather_model()), frame)
+    X = np.zeros((50, 5))
+    X[:, 0] = np.arange(50) % 4  # every index of the table, so f0 has a spread
+    assert scorer.score(X[:4]).tolist() == pytest.approx([0.1, 0.4, 0.6, 0.9])
+    metrics, _ = compute_model_security(scorer, X, None)
+    cases = {c["case"]: c for c in metrics["inputValidation"]["cases"]}
+    crashed = [c for c in cases.values() if c["outcome"] == "crashed"]
+    # f0 at +1e6 standard deviations is far outside the table: the graph fails, a crash.
+    assert any("f0" in c["case"] and "1e6" in c["case"] for c in crashed), crashed
+    assert metrics["inputValidationFailures"] >= len(crashed)
+    # A tensor of the wrong element type is still a clean refusal.
+    assert cases["onnxruntime: wrong element type"]["outcome"] == "refused"

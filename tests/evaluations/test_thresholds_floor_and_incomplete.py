@@ -229,9 +229,13 @@ def test_submitted_predictions_fail_the_evaluation_policy_and_registry_ones_pass
     policy = evaluation_policy(submitted, tier)
     assert not policy.passed
     failed = [r["message"] for r in policy.rule_results if not r["passed"]]
-    assert len(failed) == len(REQUIRED_SUITES[tier])
+    # HIGH: the two-datasets rules count only runs on the registry's predictions too.
+    assert len(failed) == len(REQUIRED_SUITES[tier]) + (2 if tier == "HIGH" else 0)
     assert all(
-        "registry computed" in m or "registry running" in m or "by the registry" in m
+        "registry computed" in m
+        or "registry running" in m
+        or "by the registry" in m
+        or "on the registry's predictions" in m
         for m in failed
     )
 
@@ -274,6 +278,7 @@ def test_the_context_carries_provenance_and_the_number_of_datasets(version, owne
         "thresholdsSource": "STRICTER",
         "artifactSha256": "f" * 64,
         "datasets": 2,  # 1..., 2...; the ERROR run's dataset does not count
+        "passedDatasets": 1,  # only the latest run passed on the registry's predictions
     }
 
 
@@ -338,3 +343,38 @@ def test_the_panel_shows_a_failed_or_incomplete_run_a_later_one_replaced(version
     assert block.index(entry(last_failed, later[0])) < block.index(entry(incomplete, passed))
     assert block.index(entry(incomplete, passed)) < block.index(entry(failed, incomplete))
     assert f'data-run="{passed.pk}">PASSED' not in block
+
+
+def test_a_failed_run_on_a_second_dataset_is_not_a_second_validation(owner):
+    call_command("load_policies", PACK, verbosity=0)
+    model = RegisteredModelFactory(owner=owner, risk_tier="HIGH")
+    version = ModelVersionFactory(model=model)
+    for suite in REQUIRED_SUITES["HIGH"]:
+        EvaluationRunFactory(
+            version=version,
+            suite=suite,
+            predictions_source="REGISTRY",
+            artifact_sha256="a" * 64,
+            metrics={"accuracy": 0.95, "demographicParity": 0.01},
+        )
+    for suite in ("performance", "validation"):
+        # Older than the passing runs (the latest run still passes), on another file.
+        EvaluationRunFactory(
+            version=version,
+            suite=suite,
+            status="FAILED",
+            predictions_source="REGISTRY",
+            artifact_sha256="a" * 64,
+            dataset_sha256="c" * 64,
+            finished_at=timezone.now() - timedelta(days=1),
+        )
+    context = latest_runs_for([version.pk])[version.pk]
+    assert (context["validation"]["datasets"], context["validation"]["passedDatasets"]) == (2, 1)
+    policy = evaluation_policy(version, "HIGH")
+    failed = [r["message"] for r in policy.rule_results if not r["passed"]]
+    assert failed == [
+        "The performance suite must have passed, on the registry's predictions, on at least "
+        "two different datasets",
+        "The validation suite must have passed, on the registry's predictions, on at least "
+        "two different datasets",
+    ]
