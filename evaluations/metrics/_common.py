@@ -5,6 +5,7 @@ Everything here is vectorised numpy; nothing loops over rows.
 
 from __future__ import annotations
 
+import importlib.metadata
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +21,14 @@ Y_PRED_ADV = "y_pred_adversarial"
 RESERVED_COLUMNS = (Y_TRUE, Y_PRED, Y_SCORE, Y_PRED_ADV)
 #: Label used for a missing (NaN/None) value when values become groups or segments.
 MISSING_LABEL = "<missing>"
+
+
+def library_version(package: str) -> str:
+    """ "name version" of an installed distribution, for a metric's method record."""
+    try:
+        return f"{package} {importlib.metadata.version(package)}"
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
+        return package
 
 
 def safe_div(num: Any, den: Any, default: float = 0.0) -> np.ndarray:

@@ -52,7 +52,6 @@ deviation are never perturbed (the attack does not see them; the model gets thei
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 import time
 import warnings
@@ -121,13 +120,6 @@ class _Unavailable(Exception):
 
 class _Budget(Exception):
     """Raised inside the black box when a row's attack reaches its query cap."""
-
-
-def _art_version() -> str:
-    try:
-        return f"{ART} {importlib.metadata.version(ART)}"
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
-        return ART
 
 
 def _art():

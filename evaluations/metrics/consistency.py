@@ -31,13 +31,14 @@ the mean over 10,000 rows has a standard error below 0.005.
 
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.neighbors import NearestNeighbors
+
+from ._common import library_version
 
 __all__ = [
     "CONSISTENCY_NEIGHBORS",
@@ -51,13 +52,6 @@ __all__ = [
 CONSISTENCY_NEIGHBORS = 5
 #: Rows used at most (query rows and the neighbour pool alike); a seeded sample above it.
 CONSISTENCY_SAMPLE = 10_000
-
-
-def _version(package: str) -> str:
-    try:
-        return f"{package} {importlib.metadata.version(package)}"
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
-        return package
 
 
 def standardize(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +132,7 @@ def compute_consistency(
         "y_pred of its nearest neighbours, itself included|, Euclidean distance over the "
         "non-sensitive feature columns, each z-scored (mean, population standard deviation)",
         "reference": "Zemel et al. 2013; aif360 0.6.1 BinaryLabelDatasetMetric.consistency",
-        "library": _version("scikit-learn"),
+        "library": library_version("scikit-learn"),
         "seed": seed,
         "parameters": {"nNeighbors": n_neighbors, "algorithm": "ball_tree"},
     }

@@ -38,7 +38,8 @@ Computed only when the registry runs the model (a ``Scorer``); every query is ba
     dataset means, minus the mean rocAuc drop over ``FAITHFULNESS_DRAWS`` = 5 seeded draws of 3
     other features set to their means (a deletion test, Samek et al. 2017 "Evaluating the
     visualization of what a deep neural network has learned"; Hooker et al. 2019). rocAuc is
-    ``sklearn.metrics.roc_auc_score`` on at most ``FAITHFULNESS_SAMPLE`` rows. Above 0 means
+    the performance suite's ``roc_auc`` (equal to ``sklearn.metrics.roc_auc_score``) on at
+    most ``FAITHFULNESS_SAMPLE`` rows. Above 0 means
     the explanation points at what the model uses. Edge cases: fewer than 4 features is None
     (nothing to compare the top 3 with); with 4 to 6 features the "other" draws take the
     ``d - 3`` remaining features (all of them when fewer than 3); when there are at most 5
@@ -53,7 +54,6 @@ which would void the whole attribution) and counted. ``compute_explainability`` 
 
 from __future__ import annotations
 
-import importlib.metadata
 import itertools
 import math
 from collections.abc import Callable
@@ -61,9 +61,11 @@ from typing import Any
 
 import numpy as np
 from scipy.stats import spearmanr
-from sklearn.metrics import roc_auc_score
 
 from registry.execution import ExecutionError, Scorer
+
+from ._common import library_version
+from .performance import roc_auc
 
 __all__ = [
     "BACKGROUND_SAMPLE",
@@ -100,13 +102,6 @@ CHART_TOP = 20
 CHUNK_VALUES = 4_000_000
 
 Progress = Callable[[float, str], Any]
-
-
-def _version(package: str) -> str:
-    try:
-        return f"{package} {importlib.metadata.version(package)}"
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
-        return package
 
 
 class _Unavailable(Exception):
@@ -227,7 +222,7 @@ def compute_explainability(
     n_b = min(max(1, int(background)), len(complete))
     explained = X[np.sort(rows_rng.choice(complete, n_e, replace=False))]
     base = X[np.sort(rows_rng.choice(complete, n_b, replace=False))]
-    libraries = ", ".join(_version(p) for p in ("numpy", "onnxruntime"))
+    libraries = ", ".join(library_version(p) for p in ("numpy", "onnxruntime"))
     rows_before = scorer.rows_scored
 
     # Six explanations of the same size (the full sample, then the bootstrap resamples).
@@ -334,7 +329,7 @@ def _stability(metrics, methods, scorer, explained, base, permutations, rng, spa
         f"of {BOOTSTRAP_RESAMPLES} bootstrap resamples of the explained rows, each explained "
         "afresh (new orders and background draws)",
         "reference": "scipy.stats.spearmanr",
-        "library": _version("scipy"),
+        "library": library_version("scipy"),
         "sample": n_e,
         "seed": seed,
         "parameters": {"resamples": BOOTSTRAP_RESAMPLES, "pairs": "all"},
@@ -384,9 +379,9 @@ def _faithfulness(
     method: dict[str, Any] = {
         "method": "rocAuc drop when the 3 most important features are set to their dataset "
         "means, minus the mean drop over draws of 3 other features set to their means",
-        "reference": "deletion test (Samek et al. 2017; Hooker et al. 2019); "
-        "sklearn.metrics.roc_auc_score",
-        "library": _version("scikit-learn"),
+        "reference": "deletion test (Samek et al. 2017; Hooker et al. 2019); rocAuc as the "
+        "performance suite computes it (equal to sklearn.metrics.roc_auc_score)",
+        "library": library_version("numpy"),
         "seed": seed,
         "parameters": {"top": FAITHFULNESS_TOP, "draws": FAITHFULNESS_DRAWS},
     }
@@ -427,7 +422,7 @@ def _faithfulness(
     scores = scorer.score(np.vstack(blocks)).reshape(len(blocks), len(rows))
     if not np.isfinite(scores).all():
         raise _Unavailable("the model gave a non-finite score with features set to their means")
-    aucs = [float(roc_auc_score(y, s)) for s in scores]
+    aucs = [roc_auc(y, s)[0] for s in scores]
     top_drop = aucs[0] - aucs[1]
     other_drops = [aucs[0] - a for a in aucs[2:]]
     metrics["explanationFaithfulness"] = float(top_drop - np.mean(other_drops))

@@ -76,7 +76,6 @@ Computed only when the registry runs the model (a ``Scorer``); every query is ba
 
 from __future__ import annotations
 
-import importlib.metadata
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -85,13 +84,13 @@ import numpy as np
 import pandas as pd
 from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
 from scipy.special import entr
-from sklearn.metrics import roc_auc_score, roc_curve
 
 from registry.execution import ExecutionError, OutputError, Scorer
 from registry.execution.loading import ORT_ERRORS, ort_message
 from registry.execution.outputs import read_score
 
-from ._common import factorize
+from ._common import factorize, library_version
+from .performance import downsample_curve, roc_auc, roc_curve_points
 
 __all__ = [
     "ATTACK_TREES",
@@ -163,13 +162,6 @@ ART = "adversarial-robustness-toolbox"
 # any onnxruntime error on a tensor of the model's own type and shape (the value cases, see
 # _score_case), is the model crashing on the input.
 INPUT_REFUSALS = (_ort_state.InvalidArgument, ValueError, TypeError)
-
-
-def _version(package: str) -> str:
-    try:
-        return f"{package} {importlib.metadata.version(package)}"
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
-        return package
 
 
 def _art():
@@ -356,7 +348,7 @@ def _membership(
         "TPR - FPR on a held-out half",
         "reference": "Shokri et al. 2017; Yeom et al. 2018 (advantage); ART 1.20.1 "
         "MembershipInferenceBlackBox",
-        "library": _version(ART),
+        "library": library_version(ART),
         "seed": seed,
         "parameters": {
             "inputType": "prediction",
@@ -422,13 +414,10 @@ def _membership(
     decided = score > 0.5
     tpr = float(decided[:held_members].mean())
     fpr = float(decided[held_members:].mean())
-    fprs, tprs, _ = roc_curve(truth, score)
-    if len(fprs) > ROC_POINTS:
-        keep = np.unique(np.linspace(0, len(fprs) - 1, ROC_POINTS).round().astype(np.intp))
-        fprs, tprs = fprs[keep], tprs[keep]
+    curve = downsample_curve(*roc_curve_points(truth, score), max_points=ROC_POINTS)
     detail = {
-        "rocCurve": {"fpr": fprs.tolist(), "tpr": tprs.tolist()},
-        "auc": float(roc_auc_score(truth, score)),
+        "rocCurve": {"fpr": curve["fpr"], "tpr": curve["tpr"]},
+        "auc": roc_auc(truth, score)[0],
         "members": int(n),
         "nonMembers": int(n),
         "heldOut": int(held_members),
@@ -462,7 +451,7 @@ def _attribute(
         "the sensitive feature from the other model features and the model's predicted "
         "label; advantage = attack accuracy - majority-class share on a held-out half",
         "reference": "Fredrikson et al. 2015; ART 1.20.1 AttributeInferenceBlackBox",
-        "library": _version(ART),
+        "library": library_version(ART),
         "seed": seed,
         "parameters": {
             "attackModel": "random forest",
@@ -743,7 +732,7 @@ def _input_validation(
         "column, and malformed tensors given to onnxruntime; failures = invalid outputs + "
         "crashes (a clean refusal is not a failure)",
         "reference": "registry hostile-input list (evaluations.metrics.model_security)",
-        "library": _version("onnxruntime"),
+        "library": library_version("onnxruntime"),
         "sample": len(rows),
         "seed": seed,
         "parameters": {
@@ -872,7 +861,7 @@ def _backdoor(
         "the clean reference",
         "reference": "Gao et al. 2019, STRIP (arXiv:1902.06531); own vectorised version "
         "(ART 1.20.1's STRIP does not run on a black-box classifier)",
-        "library": f"{_version('numpy')}, {_version('scipy')}",
+        "library": f"{library_version('numpy')}, {library_version('scipy')}",
         "sample": {"dataset": len(inputs), "reference": len(ref_rows)},
         "seed": seed,
         "parameters": {
