@@ -8,5 +8,6 @@ class AuditConfig(AppConfig):
     def ready(self) -> None:
         from audit import (  # noqa: F401
             checks,  # the signing key's system check
+            jobs,  # the request id carried into worker jobs
             signals,  # login, logout and failed-login events
         )

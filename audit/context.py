@@ -19,6 +19,11 @@ class RequestContext:
     ip_address: str | None = None
     user_agent: str = ""
     session_id: str = ""
+    # The request's id (X-Request-ID) or, in the worker, the id of the request that queued the
+    # job: the audit events and the JSON log lines it wrote carry it.
+    request_id: str = ""
+    # True in a worker job: nobody is behind the request, its events are the system's.
+    job: bool = False
 
 
 _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
@@ -30,6 +35,15 @@ def current() -> RequestContext | None:
     return _current.get()
 
 
+def bind(context: RequestContext) -> contextvars.Token:
+    """Bind without a with-block (the worker's execute signals open and close a job apart)."""
+    return _current.set(context)
+
+
+def unbind(token: contextvars.Token) -> None:
+    _current.reset(token)
+
+
 @contextmanager
 def bound(context: RequestContext) -> Iterator[None]:
     token = _current.set(context)
@@ -37,6 +51,12 @@ def bound(context: RequestContext) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+def request_id() -> str:
+    """The id of the request (or worker job) running now, "" outside both."""
+    context = _current.get()
+    return context.request_id if context is not None else ""
 
 
 def session_fingerprint(session_key: str | None) -> str:

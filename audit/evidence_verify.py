@@ -159,6 +159,7 @@ def _excerpt_events(data: bytes, verdict: BundleVerdict) -> list[dict]:
                 ip_address=event["ipAddress"],
                 user_agent=event["userAgent"],
                 session_id=event["sessionId"],
+                request_id=event.get("requestId", ""),
             )
             prev_hash, own_hash = event["prevHash"], event["hash"]
             if chain_hash(prev_hash, content) != own_hash:

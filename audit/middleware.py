@@ -1,5 +1,6 @@
 import ipaddress
 import re
+import uuid
 
 from django.conf import settings
 
@@ -7,6 +8,10 @@ from audit.context import RequestContext, bound, session_fingerprint
 
 USER_AGENT_MAX = 512
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A caller's (or the load balancer's) X-Request-ID is kept when it is a plain token; anything
+# else is replaced, so that a log line or an audit event never carries what a client smuggled in.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+REQUEST_ID_HEADER = "X-Request-ID"
 
 
 def _valid_ip(value: str | None) -> str | None:
@@ -28,8 +33,14 @@ def client_ip(request) -> str | None:
     return _valid_ip(request.META.get("REMOTE_ADDR"))
 
 
+def request_id_of(request) -> str:
+    given = request.META.get("HTTP_X_REQUEST_ID", "")
+    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
 class AuditContextMiddleware:
-    """Binds who-and-where of each request for the audit events written while it runs."""
+    """Binds who-and-where of each request, and its id, for the audit events and log lines
+    written while it runs; the id goes back in the X-Request-ID response header."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -40,6 +51,10 @@ class AuditContextMiddleware:
             ip_address=client_ip(request),
             user_agent=_CONTROL.sub("", request.META.get("HTTP_USER_AGENT", ""))[:USER_AGENT_MAX],
             session_id=session_fingerprint(session.session_key if session else None),
+            request_id=request_id_of(request),
         )
+        request.request_id = context.request_id
         with bound(context):
-            return self.get_response(request)
+            response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = context.request_id
+        return response

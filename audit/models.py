@@ -73,6 +73,9 @@ class AuditEvent(AppendOnlyModel):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
     session_id = models.CharField(max_length=64, blank=True)
+    # The request (X-Request-ID, or one the registry made) or worker job the event came from:
+    # the key that joins it to the JSON logs.
+    request_id = models.CharField(max_length=64, blank=True, db_index=True)
     prev_hash = models.CharField(max_length=64, editable=False)
     hash = models.CharField(max_length=64, unique=True, editable=False)
 
@@ -98,6 +101,7 @@ class AuditEvent(AppendOnlyModel):
             ip_address=self.ip_address,
             user_agent=self.user_agent,
             session_id=self.session_id,
+            request_id=self.request_id,
         )
 
     def document(self) -> dict:
@@ -105,7 +109,14 @@ class AuditEvent(AppendOnlyModel):
         evidence bundles all write this. It is the hashed content (timestamp in the canonical
         form the hash covers) plus the event's id and its place in the chain, so anyone holding
         it can recompute `hash` from `prevHash`."""
-        return {"id": self.id, **self.content(), "prevHash": self.prev_hash, "hash": self.hash}
+        document = {
+            "id": self.id,
+            **self.content(),
+            "requestId": self.request_id,
+            "prevHash": self.prev_hash,
+            "hash": self.hash,
+        }
+        return {key: document[key] for key in EVENT_DOCUMENT_FIELDS}
 
 
 class AuditChainHead(models.Model):
@@ -168,6 +179,7 @@ EVENT_DOCUMENT_FIELDS = [
     "ipAddress",
     "userAgent",
     "sessionId",
+    "requestId",
     "prevHash",
     "hash",
 ]
@@ -190,8 +202,9 @@ def event_content(
     ip_address,
     user_agent,
     session_id,
+    request_id="",
 ) -> dict:
-    return {
+    content = {
         "seq": seq,
         "timestamp": canonical_timestamp(timestamp),
         "eventType": event_type,
@@ -204,6 +217,11 @@ def event_content(
         "userAgent": user_agent,
         "sessionId": session_id,
     }
+    # Hashed only when there is one: events written before request ids existed keep their
+    # hashes, and a verifier that knows nothing of it still checks those.
+    if request_id:
+        content["requestId"] = request_id
+    return content
 
 
 def chain_hash(prev_hash: str, content: dict) -> str:

@@ -42,7 +42,8 @@ REPLACEMENT = "\ufffd"
 
 def actor_name(user) -> str:
     if user is None:
-        return SYSTEM_USER if request_context.current() is None else ANONYMOUS_USER
+        context = request_context.current()
+        return SYSTEM_USER if context is None or context.job else ANONYMOUS_USER
     if isinstance(user, str):
         return user
     if not user.is_authenticated:
@@ -124,6 +125,7 @@ def record_events(specs: Iterable[NewEvent]) -> list[AuditEvent]:
                 "session_id": storable(
                     ctx.session_id if spec.session_id is None else spec.session_id
                 ),
+                "request_id": storable(ctx.request_id),
             }
             event = AuditEvent(**fields, prev_hash=prev_hash)
             event.hash = prev_hash = chain_hash(prev_hash, event_content(**fields))
@@ -158,6 +160,7 @@ _VERIFY_FIELDS = (
     "ip_address",
     "user_agent",
     "session_id",
+    "request_id",
     "prev_hash",
     "hash",
 )

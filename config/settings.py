@@ -13,6 +13,7 @@ import dj_database_url
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
 from config.env import env, envbool, envint, envlist
+from config.storage import artifact_storage_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -50,6 +51,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that it times the whole answer and sees every status (core/logs.py).
+    "core.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     # Before anything reads the address: NUL in it (and an empty admin _to_field) never reach a
@@ -131,9 +134,7 @@ ARTIFACT_MAX_BYTES = envint("ARTIFACT_MAX_BYTES", 2 * 1024**3)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    "artifacts": {
-        "BACKEND": env("ARTIFACT_STORAGE_BACKEND", "registry.storage.ArtifactFileStorage"),
-    },
+    "artifacts": artifact_storage_settings(),
 }
 
 # Request bodies: JSON bodies are capped by our parser too; 1 MiB strings must get a 4xx.
@@ -335,10 +336,30 @@ AUDIT_SIGNING_KEY_FILE = Path(
     env("AUDIT_SIGNING_KEY_FILE", str(BASE_DIR / "var" / "audit-signing-key.pem"))
 )
 
+# Logs: one JSON object per line on standard error (DJANGO_LOG_FORMAT=text for people reading a
+# terminal), each with the request id that its audit events carry (core/logs.py).
+LOG_FORMAT = env("DJANGO_LOG_FORMAT", "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise RuntimeError(f'DJANGO_LOG_FORMAT must be "json" or "text", not {LOG_FORMAT!r}')
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "core.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
 }
 
@@ -352,3 +373,9 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+
+# Single sign-on through the bank's OpenID Connect provider (config/oidc.py reads its own
+# environment); local accounts stay for break-glass.
+from config.oidc import *  # noqa: E402,F403
+
+AUTHENTICATION_BACKENDS += OIDC_AUTHENTICATION_BACKENDS  # noqa: F405

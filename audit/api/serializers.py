@@ -16,6 +16,10 @@ class AuditEventOutput(ModelOutputSerializer):
     ip_address = serializers.CharField(allow_null=True)
     user_agent = serializers.CharField()
     session_id = serializers.CharField()
+    request_id = serializers.CharField(
+        help_text="The request or worker job the event came from (X-Request-ID); hashed when "
+        "not empty"
+    )
     prev_hash = serializers.CharField()
 
     class Meta:
@@ -33,6 +37,7 @@ class AuditEventOutput(ModelOutputSerializer):
             "ip_address",
             "user_agent",
             "session_id",
+            "request_id",
             "prev_hash",
             "hash",
         ]

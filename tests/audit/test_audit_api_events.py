@@ -32,6 +32,7 @@ API_KEYS = {
     "ipAddress",
     "userAgent",
     "sessionId",
+    "requestId",
     "prevHash",
     "hash",
 }
@@ -111,6 +112,7 @@ def test_the_list_is_every_event_in_chain_order_in_the_api_shape(trail, auditor)
         "ipAddress": None,
         "userAgent": "",
         "sessionId": "",
+        "requestId": "",
         "prevHash": trail[1].hash,
         "hash": trail[2].hash,
     }

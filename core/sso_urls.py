@@ -1,0 +1,3 @@
+"""Routes of OpenID Connect single sign-on (under /oidc/)."""
+
+urlpatterns: list = []
