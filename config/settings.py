@@ -54,6 +54,8 @@ MIDDLEWARE = [
     # First, so that it times the whole answer and sees every status (core/logs.py).
     "core.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight after security (whitenoise's place): no session or audit work.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     # Before anything reads the address: NUL in it (and an empty admin _to_field) never reach a
     # view or a query (core/request_guard.py).
@@ -90,15 +92,26 @@ TEMPLATES = [
     },
 ]
 
+# Connections: Django holds one per thread, kept for DB_CONN_MAX_AGE seconds and checked before
+# reuse (CONN_HEALTH_CHECKS), so a restarted database costs one failed check, not a 500. The web
+# server's threads are a fixed pool (config/gunicorn.py), which bounds the total; the README's
+# "Database connections" has the arithmetic.
 DATABASES = {
     "default": dj_database_url.parse(
-        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=60
+        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=envint("DB_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so the web server and the worker queue behind
     # each other instead of failing with "database is locked" halfway through a transaction.
-    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 30}
+    # WAL lets readers go on while one process writes (several web processes and the worker).
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -123,7 +136,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# In development whitenoise serves from the app folders directly; in production only what
+# collectstatic gathered (hashed names, gzip beside each).
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 
 # Artifacts the registry holds (registry/custody.py): content-addressed and never changed, in
@@ -133,7 +150,13 @@ MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 ARTIFACT_MAX_BYTES = envint("ARTIFACT_MAX_BYTES", 2 * 1024**3)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Served by whitenoise from the web process itself: compressed, with content-hashed names
+    # (cached for a year) once DEBUG is off and `collectstatic` has run (bin/run does).
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
     "artifacts": artifact_storage_settings(),
 }
 
@@ -369,8 +392,10 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Off only where the registry is served over plain HTTP on purpose (`make run` on this
+    # machine); behind the TLS load balancer they stay on.
+    SESSION_COOKIE_SECURE = envbool("DJANGO_SECURE_COOKIES", True)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
 
