@@ -31,3 +31,11 @@ loglevel = os.environ.get("WEB_LOG_LEVEL", "info")
 # only as far as AUDIT_TRUSTED_PROXY_COUNT says.
 forwarded_allow_ips = os.environ.get("WEB_FORWARDED_ALLOW_IPS", "127.0.0.1")
 control_socket_disable = True
+
+
+def child_exit(server, worker):
+    # A finished worker's live gauges leave the summed metrics (prometheus_client multiprocess).
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

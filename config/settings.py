@@ -42,17 +42,22 @@ INSTALLED_APPS = [
     "guardian",
     "simple_history",
     "django_q",
+    "django_prometheus",
     "audit",
     "core",
     "registry",
     "governance",
     "policies",
     "evaluations",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # First, so that it times the whole answer and sees every status (core/logs.py).
     "core.logs.RequestLogMiddleware",
+    # /healthz and /readyz: answered before host checks, redirects and sessions (ops/middleware.py).
+    "ops.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files straight after security (whitenoise's place): no session or audit work.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -71,6 +76,7 @@ MIDDLEWARE = [
     "governance.middleware.DomainErrorPageMiddleware",
     # Last, as django-axes asks: it turns a locked-out login page attempt into the lockout page.
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -103,7 +109,14 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+# django-prometheus's wrappers of the same engines count queries, errors and their time.
+_PROMETHEUS_ENGINES = {
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+}
+_ENGINE = DATABASES["default"]["ENGINE"]
+DATABASES["default"]["ENGINE"] = _PROMETHEUS_ENGINES.get(_ENGINE, _ENGINE)
+if _ENGINE == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so the web server and the worker queue behind
     # each other instead of failing with "database is locked" halfway through a transaction.
     # WAL lets readers go on while one process writes (several web processes and the worker).
@@ -346,6 +359,12 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# Prometheus metrics at /metrics (ops/metrics.py): for a caller sending
+# "Authorization: Bearer $METRICS_TOKEN", or from an address in METRICS_ALLOWED_IPS (this host
+# by default). With several web processes PROMETHEUS_MULTIPROC_DIR (bin/run sets it) sums them.
+METRICS_TOKEN = env("METRICS_TOKEN")
+METRICS_ALLOWED_IPS = envlist("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+
 # Guardian: no anonymous user object; we never grant anything to anonymous visitors.
 ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
@@ -388,6 +407,8 @@ LOGGING = {
 
 if not DEBUG:
     SECURE_SSL_REDIRECT = envbool("DJANGO_SECURE_SSL_REDIRECT", True)
+    # The monitoring system scrapes over the internal network, often plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

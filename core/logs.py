@@ -9,6 +9,8 @@ import time
 from audit import context as request_context
 
 request_log = logging.getLogger("registry.request")
+# Probes and static files are asked for every few seconds by machines: logged at DEBUG only.
+_QUIET_PREFIXES = ("/healthz", "/readyz", "/metrics", "/static/")
 
 
 class RequestIdFilter(logging.Filter):
@@ -32,7 +34,9 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        request_log.info(
+        level = logging.DEBUG if request.path.startswith(_QUIET_PREFIXES) else logging.INFO
+        request_log.log(
+            level,
             "%s %s %s",
             request.method,
             request.path,

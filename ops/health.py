@@ -1,0 +1,77 @@
+"""Liveness and readiness. /healthz says the process answers (no I/O). /readyz says whether it
+can do its work: the database answers, the job broker answers, the artifact storage answers,
+and a background worker has beaten within WORKER_MAX_AGE. Each check is one cheap round trip;
+a failing check names itself and why, never a traceback."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import connection
+from django.utils import timezone
+from django_q.brokers import get_broker
+
+from ops.heartbeat import latest_beat
+
+WORKER_MAX_AGE = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    ms: float
+
+
+def _timed(name: str, probe) -> Check:
+    started = time.perf_counter()
+    try:
+        ok, detail = probe()
+    except Exception as error:  # a readiness probe reports a failure, it does not raise one
+        ok, detail = False, f"{type(error).__name__}: {error}"[:300]
+    return Check(name, ok, detail, round((time.perf_counter() - started) * 1000, 1))
+
+
+def _database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return True, connection.vendor
+
+
+def _broker():
+    broker = get_broker()
+    if not broker.ping():
+        return False, f"{broker.info()} does not answer"
+    return True, broker.info()
+
+
+def _storage():
+    # Imported here: the storage is configured per deployment and may be remote.
+    from registry.custody import artifact_storage
+
+    storage = artifact_storage()
+    storage.exists("readyz-probe")
+    return True, type(storage).__name__
+
+
+def _worker():
+    beat = latest_beat()
+    if beat is None:
+        return False, "no background worker has ever beaten"
+    age = timezone.now() - beat
+    if age > WORKER_MAX_AGE:
+        return False, f"the newest worker heartbeat is {int(age.total_seconds())} s old"
+    return True, f"last heartbeat {age.total_seconds():.0f} s ago"
+
+
+def readiness() -> list[Check]:
+    return [
+        _timed("database", _database),
+        _timed("broker", _broker),
+        _timed("storage", _storage),
+        _timed("worker", _worker),
+    ]

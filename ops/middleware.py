@@ -1,0 +1,18 @@
+"""Health probes answered before the rest of the stack: a load balancer asks by address (its
+Host header is no name of ours) and over plain HTTP, and neither should cost a session, a
+redirect or an audit context."""
+
+from ops import views
+
+PROBES = {"/healthz": views.healthz, "/readyz": views.readyz}
+
+
+class HealthProbeMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        probe = PROBES.get(request.path_info)
+        if probe is not None and request.method in ("GET", "HEAD"):
+            return probe(request)
+        return self.get_response(request)
