@@ -50,8 +50,11 @@ def document(checkpoint: AuditCheckpoint) -> dict:
     }
 
 
-def signature_problem(doc: dict, key: Ed25519PublicKey) -> str:
-    """Why `doc` is not a checkpoint signed by `key` ("" when it is)."""
+def signature_problem(
+    doc: dict, key: Ed25519PublicKey, predecessors: dict[str, Ed25519PublicKey] | None = None
+) -> str:
+    """Why `doc` is not a checkpoint signed by `key`, or by a retired key `key` vouches for
+    (`predecessors`, from signing.endorsed_predecessors; "" when it is)."""
     try:
         message = payload(doc)
     except (KeyError, TypeError, ValueError) as exc:
@@ -60,10 +63,13 @@ def signature_problem(doc: dict, key: Ed25519PublicKey) -> str:
         return f"unknown checkpoint format {str(doc.get('format'))[:60]!r}"
     expected = signing.key_id(key)
     if doc["keyId"] != expected:
-        return (
-            f"signed with key {str(doc['keyId'])[:16]}…, not the registry's signing key "
-            f"{expected[:16]}…"
-        )
+        retired = (predecessors or {}).get(doc["keyId"])
+        if retired is None:
+            return (
+                f"signed with key {str(doc['keyId'])[:16]}…, not the registry's signing key "
+                f"{expected[:16]}… nor a retired key it vouches for"
+            )
+        key = retired
     if not signing.signature_valid(key, message, doc.get("signature", "")):
         return "its signature does not verify: the checkpoint was altered or forged"
     return ""
@@ -73,11 +79,17 @@ def chain_problems(checkpoints: list[AuditCheckpoint], key: Ed25519PublicKey | N
     """Yield (checkpoint, problem) for the first checkpoint that is not signed by `key` or does
     not follow its predecessor; nothing when every one is sound. `checkpoints` by number."""
     previous: AuditCheckpoint | None = None
+    predecessors = signing.endorsed_predecessors(key) if key is not None else {}
+    # Each key's age: 0 the current key, 1 the one it replaced, ... A checkpoint never uses an
+    # older key than the one before it, so a retired (perhaps leaked) key cannot add
+    # checkpoints after its successor took over.
+    age = {signing.key_id(key): 0} if key is not None else {}
+    age.update({key_id: n for n, key_id in enumerate(predecessors, start=1)})
     for checkpoint in checkpoints:
         if key is None:
             yield checkpoint, "no signing key to check it with"
             return
-        problem = signature_problem(document(checkpoint), key)
+        problem = signature_problem(document(checkpoint), key, predecessors)
         if not problem:
             expected_number = previous.number + 1 if previous else 1
             if checkpoint.number != expected_number:
@@ -89,6 +101,11 @@ def chain_problems(checkpoints: list[AuditCheckpoint], key: Ed25519PublicKey | N
                 problem = "it does not follow the previous checkpoint's signature"
             elif previous is not None and checkpoint.seq < previous.seq:
                 problem = f"it signs event #{checkpoint.seq}, before its predecessor's"
+            elif previous is not None and age[checkpoint.key_id] > age[previous.key_id]:
+                problem = (
+                    f"it is signed with the retired key {checkpoint.key_id[:16]}… after its "
+                    f"successor {previous.key_id[:16]}… took over"
+                )
         if problem:
             yield checkpoint, problem
             return

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -129,3 +130,95 @@ def create_key_file(path: Path) -> bool:
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(pem)
     return True
+
+
+# --------------------------------------------------------------------------------------------
+# Rotation. A new key takes over from the old one by signing the old one's public key: the
+# endorsement `<new key id>.predecessor.json` in AUDIT_RETIRED_KEYS_DIR. Checkpoints signed with
+# a retired key verify because the current key vouches for it (and it for its own predecessor,
+# and so on); a key file dropped into that folder without an endorsement by a trusted key is
+# never trusted, so writing the folder is no way to forge old checkpoints.
+
+ENDORSEMENT_FORMAT = "model-registry-key-endorsement/1"
+MAX_GENERATIONS = 1000
+
+
+def retired_dir() -> Path:
+    configured = getattr(settings, "AUDIT_RETIRED_KEYS_DIR", None)
+    return Path(configured) if configured else key_path().parent / "audit-retired-keys"
+
+
+def _endorsement_payload(successor_id: str, predecessor: Ed25519PublicKey) -> bytes:
+    document = {
+        "format": ENDORSEMENT_FORMAT,
+        "successorKeyId": successor_id,
+        "predecessorKeyId": key_id(predecessor),
+        "predecessorPublicKey": public_pem(predecessor),
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+
+def endorsement_path(successor_id: str) -> Path:
+    return retired_dir() / f"{successor_id}.predecessor.json"
+
+
+def endorsed_predecessors(key: Ed25519PublicKey) -> dict[str, Ed25519PublicKey]:
+    """The retired keys `key` vouches for, through each generation's endorsement, by key id.
+    An endorsement that does not verify ends the line there: what it names is not trusted."""
+    found: dict[str, Ed25519PublicKey] = {}
+    current = key
+    for _ in range(MAX_GENERATIONS):
+        path = endorsement_path(key_id(current))
+        try:
+            document = json.loads(path.read_text())
+            predecessor = load_public_pem(document["predecessorPublicKey"].encode())
+        except FileNotFoundError:
+            break
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            break
+        payload = _endorsement_payload(key_id(current), predecessor)
+        predecessor_id = key_id(predecessor)
+        if (
+            document.get("successorKeyId") != key_id(current)
+            or document.get("predecessorKeyId") != predecessor_id
+            or not signature_valid(current, payload, document.get("signature", ""))
+            or predecessor_id in found
+            or predecessor_id == key_id(key)
+        ):
+            break
+        found[predecessor_id] = predecessor
+        current = predecessor
+    return found
+
+
+def rotate_key_file() -> tuple[Ed25519PublicKey, Ed25519PublicKey]:
+    """Replace the signing key with a new one that endorses the old; (old, new) public keys.
+    The endorsement is written before the key file is swapped (atomically, by rename), so at
+    no moment is the old key's work unvouched for."""
+    old = private_key()
+    new = Ed25519PrivateKey.generate()
+    new_id = key_id(new.public_key())
+    folder = retired_dir()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    signature = base64.b64encode(new.sign(_endorsement_payload(new_id, old.public_key()))).decode()
+    endorsement = {
+        "format": ENDORSEMENT_FORMAT,
+        "successorKeyId": new_id,
+        "predecessorKeyId": key_id(old.public_key()),
+        "predecessorPublicKey": public_pem(old.public_key()),
+        "signature": signature,
+    }
+    endorsement_path(new_id).write_text(json.dumps(endorsement, indent=2) + "\n")
+    path = key_path()
+    staged = path.with_name(f".{path.name}.{new_id[:16]}.new")
+    descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(
+            new.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    os.replace(staged, path)
+    return old.public_key(), new.public_key()

@@ -284,11 +284,13 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# Cache: the API throttle counts requests here. Local memory is per process: several web
-# processes need a shared cache, Redis when CACHE_URL (or REDIS_URL) is set.
+# Cache: the API throttle counts requests here (sessions, login failures and locks live in the
+# database). Local memory is per process: several web processes need a shared cache, Redis
+# through django-redis when CACHE_URL (or REDIS_URL) is set. Redis down is then an error, not
+# a silently lifted rate limit.
 _CACHE_URL = env("CACHE_URL") or env("REDIS_URL")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
+    "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": _CACHE_URL}
     if _CACHE_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "registry"}
 }
@@ -377,6 +379,10 @@ AUDIT_TRUSTED_PROXY_COUNT = envint("AUDIT_TRUSTED_PROXY_COUNT", 0)
 AUDIT_SIGNING_KEY_FILE = Path(
     env("AUDIT_SIGNING_KEY_FILE", str(BASE_DIR / "var" / "audit-signing-key.pem"))
 )
+# Retired signing keys and the endorsements by which each successor vouches for them
+# (`manage.py audit_signing_key --rotate`; docs/deployment.md); empty: audit-retired-keys/
+# beside the key file.
+AUDIT_RETIRED_KEYS_DIR = env("AUDIT_RETIRED_KEYS_DIR")
 
 # Logs: one JSON object per line on standard error (DJANGO_LOG_FORMAT=text for people reading a
 # terminal), each with the request id that its audit events carry (core/logs.py).
