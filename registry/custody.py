@@ -187,11 +187,16 @@ def local_path(artifact) -> Iterator[str]:
     if path is not None:
         yield path
         return
+    # Opened before the copy is made, so bytes missing from a remote storage leave no file.
     with (
-        tempfile.NamedTemporaryFile(prefix="held-", delete=False) as copy,
         storage.open(artifact.storage_name, "rb") as source,
+        tempfile.NamedTemporaryFile(prefix="held-", delete=False) as copy,
     ):
-        shutil.copyfileobj(source, copy, CHUNK)
+        try:
+            shutil.copyfileobj(source, copy, CHUNK)
+        except BaseException:
+            os.unlink(copy.name)
+            raise
     try:
         yield copy.name
     finally:
