@@ -157,8 +157,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 
 # Artifacts the registry holds (registry/custody.py): content-addressed and never changed, in
-# the storage named "artifacts": the file system under MEDIA_ROOT/artifacts unless
-# ARTIFACT_STORAGE_BACKEND names another Django storage class. Uploads over
+# the storage named "artifacts": the file system under MEDIA_ROOT/artifacts (ARTIFACT_STORAGE=
+# file, the default) or an S3-compatible bucket (ARTIFACT_STORAGE=s3, ARTIFACT_S3_*;
+# docs/storage.md), built by config/storage.py; ARTIFACT_STORAGE_BACKEND names another class.
+# Uploads over
 # ARTIFACT_MAX_BYTES (default 2 GiB) are refused with 413 and nothing is stored.
 ARTIFACT_MAX_BYTES = envint("ARTIFACT_MAX_BYTES", 2 * 1024**3)
 STORAGES = {

@@ -5,6 +5,7 @@ that every web process on every host sees every worker, with or without Redis.""
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import socket
 import threading
@@ -65,8 +66,9 @@ def _run(stop: threading.Event) -> None:
 
 
 def on_worker_spawned(sender, proc_name=None, **kwargs) -> None:
-    """post_spawn: runs in each new worker process (once per process)."""
-    if _started.is_set():
+    """post_spawn: runs in each new worker process (once per process). A job run synchronously
+    (async_task(sync=True), as tests do) sends it in the caller's own process: no thread there."""
+    if _started.is_set() or multiprocessing.parent_process() is None:
         return
     _started.set()
     threading.Thread(

@@ -110,11 +110,42 @@ def test_a_workflow_alternating_between_two_web_processes_with_two_workers(deplo
     assert run["status"] in ("PASSED", "FAILED", "INCOMPLETE"), run
     assert run["progress"] == 100
     assert run["metrics"]["accuracy"] > 0.5
+    deployment.run_id = run_id
 
     # Every write above went through one audit chain, whichever process wrote it.
     auditor = deployment.auditor
     verdict = next(servers).get("/api/v1/audit-events/verify/", auditor).json()
     assert verdict["valid"] is True, verdict
+
+
+def test_a_run_whose_worker_died_is_recovered_and_run_again_through_redis(deployment):
+    """A worker host lost mid-run: the run stays RUNNING with a silent heartbeat. The recovery
+    (a schedule in production; the command here) re-queues it on Redis and a live worker runs
+    it to the end."""
+    owner = deployment.owner
+    run_id = deployment.run_id
+    deployment.shell(
+        "from datetime import timedelta\n"
+        "from django.utils import timezone\n"
+        "from evaluations.models import EvaluationRun\n"
+        f"EvaluationRun.objects.filter(pk={run_id}).update(status='RUNNING', progress=40,"
+        " attempts=1, heartbeat_at=timezone.now() - timedelta(hours=1), finished_at=None)\n"
+    )
+    # The recovery schedule may get there first (a cluster runs due schedules as it starts);
+    # either way the run is re-queued exactly once.
+    out = deployment.manage("recover_stale_evaluations")
+    assert "re-queued 1 run(s)" in out or "re-queued 0 run(s)" in out, out
+
+    def finished():
+        run = deployment.web_b.get(f"/api/v1/evaluations/{run_id}/", owner).json()
+        return run if run["status"] not in ("QUEUED", "RUNNING") else None
+
+    run = wait_for(finished, timeout=120, what="the recovered run to finish")
+    assert run["progress"] == 100 and run["metrics"]["accuracy"] > 0.5, run
+    requeued = deployment.web_a.get(
+        "/api/v1/audit-events/?action=EVALUATION_REQUEUED", deployment.auditor
+    ).json()["results"]
+    assert [e["details"]["runId"] for e in requeued] == [run_id], requeued
 
 
 def test_a_session_made_on_one_web_process_is_good_on_the_other(deployment):
