@@ -36,7 +36,7 @@ lint: install
 	PYTHONPATH=. $(VENV)/bin/lint-imports --no-cache
 
 test: install system-deps lint
-	$(PY) -m pytest -n $(TEST_WORKERS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 bench: install
 	$(PY) manage.py audit_signing_key --create-if-missing --quiet

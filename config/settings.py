@@ -56,7 +56,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # First, so that it times the whole answer and sees every status (core/logs.py).
     "core.logs.RequestLogMiddleware",
-    # /healthz and /readyz: answered before host checks, redirects and sessions (ops/middleware.py).
+    # /healthz, /readyz, /metrics: before host checks, redirects and sessions (ops/middleware.py).
     "ops.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files straight after security (whitenoise's place): no session or audit work.
@@ -100,8 +100,8 @@ TEMPLATES = [
 
 # Connections: Django holds one per thread, kept for DB_CONN_MAX_AGE seconds and checked before
 # reuse (CONN_HEALTH_CHECKS), so a restarted database costs one failed check, not a 500. The web
-# server's threads are a fixed pool (config/gunicorn.py), which bounds the total; the README's
-# "Database connections" has the arithmetic.
+# server's threads are a fixed pool (config/gunicorn.py), which bounds the total;
+# docs/deployment.md, "Database connections", has the arithmetic.
 DATABASES = {
     "default": dj_database_url.parse(
         env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
@@ -109,11 +109,10 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-# django-prometheus's wrappers of the same engines count queries, errors and their time.
-_PROMETHEUS_ENGINES = {
-    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
-    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
-}
+# django-prometheus's wrapper of the PostgreSQL engine counts queries, errors and their time.
+# SQLite keeps Django's own engine: tools that recognise SQLite by its engine name (the test
+# runner's in-memory databases) would take the wrapper for another database.
+_PROMETHEUS_ENGINES = {"django.db.backends.postgresql": "django_prometheus.db.backends.postgresql"}
 _ENGINE = DATABASES["default"]["ENGINE"]
 DATABASES["default"]["ENGINE"] = _PROMETHEUS_ENGINES.get(_ENGINE, _ENGINE)
 if _ENGINE == "django.db.backends.sqlite3":
@@ -160,8 +159,7 @@ MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 # the storage named "artifacts": the file system under MEDIA_ROOT/artifacts (ARTIFACT_STORAGE=
 # file, the default) or an S3-compatible bucket (ARTIFACT_STORAGE=s3, ARTIFACT_S3_*;
 # docs/storage.md), built by config/storage.py; ARTIFACT_STORAGE_BACKEND names another class.
-# Uploads over
-# ARTIFACT_MAX_BYTES (default 2 GiB) are refused with 413 and nothing is stored.
+# Uploads over ARTIFACT_MAX_BYTES (default 2 GiB) are refused with 413 and nothing is stored.
 ARTIFACT_MAX_BYTES = envint("ARTIFACT_MAX_BYTES", 2 * 1024**3)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -415,8 +413,6 @@ LOGGING = {
 
 if not DEBUG:
     SECURE_SSL_REDIRECT = envbool("DJANGO_SECURE_SSL_REDIRECT", True)
-    # The monitoring system scrapes over the internal network, often plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -5,7 +5,6 @@ urlpatterns = [
     path("api/v1/", include("config.api_urls")),
     path("admin/", admin.site.urls),
     path("oidc/", include("core.sso_urls")),
-    path("", include("ops.urls")),
     path("", include("governance.urls")),
     path("", include("registry.urls")),
     path("", include("audit.urls")),

@@ -1,10 +1,11 @@
-"""Health probes answered before the rest of the stack: a load balancer asks by address (its
-Host header is no name of ours) and over plain HTTP, and neither should cost a session, a
-redirect or an audit context."""
+"""Probes and the metrics scrape, answered before the rest of the stack: a load balancer and
+Prometheus ask by address (their Host header is no name of ours) and over plain HTTP, and
+neither should cost a session, a redirect or an audit context. /metrics checks its own token or
+address list (ops/views.py)."""
 
 from ops import views
 
-PROBES = {"/healthz": views.healthz, "/readyz": views.readyz}
+PROBES = {"/healthz": views.healthz, "/readyz": views.readyz, "/metrics": views.metrics}
 
 
 class HealthProbeMiddleware:

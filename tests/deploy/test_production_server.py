@@ -17,7 +17,11 @@ from django.db import connection
 
 from tests.deploy.harness import Deployment, wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # One worker runs the whole module: its processes are started once, not once per worker.
+    pytest.mark.xdist_group("deploy-production"),
+]
 PASSWORD = "production-pass-2026"
 WORKERS, THREADS = 2, 4
 CLIENTS, SECONDS = 64, 15

@@ -20,7 +20,11 @@ import pytest
 
 from tests.deploy.harness import Deployment, multipart, redis_db, request, wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # One worker runs the whole module: its processes are started once, not once per worker.
+    pytest.mark.xdist_group("deploy-scale-out"),
+]
 PASSWORD = "scale-out-pass-2026"
 JOBS = 200
 

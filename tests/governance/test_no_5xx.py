@@ -69,7 +69,9 @@ from policies.models import Policy, PolicyException, Violation
 from registry.models import ModelVersion, RegisteredModel
 from tests.factories import ModelVersionFactory, RegisteredModelFactory, UserFactory
 
-OUR_APPS = {"audit", "registry", "governance", "policies", "evaluations"}
+OUR_APPS = {"audit", "registry", "governance", "policies", "evaluations", "ops"}
+# One pytest-xdist worker takes the whole module, so the demo world is seeded once.
+pytestmark = pytest.mark.xdist_group("demo-world")
 ANONYMOUS = "anonymous"
 SUPERUSER = "superuser"
 IDENTITIES = [ANONYMOUS, *Role.values, SUPERUSER]
