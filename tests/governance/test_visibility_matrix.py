@@ -374,6 +374,10 @@ NEVER_MENTIONS: dict[tuple[str, str], tuple[str, str | None]] = {
     # Aggregates over the whole portfolio (see the module docstring).
     ("api", "api-compliance-summary"): ("get", "/api/v1/compliance/summary/"),
     ("api", "auditevent-verify"): ("get", "/api/v1/audit-events/verify/"),
+    # Single sign-on's redirects to and from the identity provider (404 while it is off).
+    ("page", "oidc_authentication_init"): ("get", None),
+    ("page", "oidc_authentication_callback"): ("get", None),
+    ("page", "oidc_logout"): ("post", None),
     # Signed checkpoints of the chain: sequence numbers, hashes and signatures.
     ("api", "auditevent-checkpoints"): ("get", "/api/v1/audit-events/checkpoints/"),
     ("api", "notification-read-all"): ("post", "/api/v1/notifications/read-all/"),
