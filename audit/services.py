@@ -104,7 +104,9 @@ def record_events(specs: Iterable[NewEvent]) -> list[AuditEvent]:
     if not specs:
         return []
     ctx = request_context.current() or request_context.RequestContext()
-    with transaction.atomic():
+    # No savepoint: nothing here is retried after an error, and a failed append must roll back
+    # the caller's whole change with it (no change without its event).
+    with transaction.atomic(savepoint=False):
         head = AuditChainHead.objects.select_for_update().get(pk=1)
         seq, prev_hash = head.seq, head.hash
         now = timezone.now()
