@@ -20,6 +20,8 @@ class EventType(models.TextChoices):
 class AuditAction(models.TextChoices):
     LOGIN = "LOGIN"
     LOGIN_FAILED = "LOGIN_FAILED"
+    # What the identity provider asserted at a single-sign-on login, and the roles it gave.
+    SSO_CLAIMS = "SSO_CLAIMS"
     LOGIN_LOCKED_OUT = "LOGIN_LOCKED_OUT"
     LOGOUT = "LOGOUT"
     TOKEN_ISSUED = "TOKEN_ISSUED"

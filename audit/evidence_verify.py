@@ -299,7 +299,9 @@ def _check_checkpoint(
         return None
     document, carried_key = loaded
     key = trusted_key or carried_key
-    problem = checkpoints.signature_problem(document, key)
+    # A bundle made before a rotation is signed by a key the trusted key vouches for.
+    predecessors = signing.endorsed_predecessors(trusted_key) if trusted_key is not None else {}
+    problem = checkpoints.signature_problem(document, key, predecessors)
     if problem:
         verdict.problems.append(f"{CHECKPOINT_FILE}: {problem}")
         return None
@@ -337,7 +339,9 @@ def _check_checkpoint_against_database(document: dict, verdict: BundleVerdict) -
     except signing.SigningKeyUnavailable as exc:
         verdict.notes.append(f"the registry's signing key was not compared ({exc.detail})")
     else:
-        problem = checkpoints.signature_problem(document, registry_key)
+        problem = checkpoints.signature_problem(
+            document, registry_key, signing.endorsed_predecessors(registry_key)
+        )
         if problem:
             verdict.problems.append(f"{CHECKPOINT_FILE}, against the registry's key: {problem}")
         else:

@@ -6,6 +6,7 @@ every async_task is covered without each caller passing the id."""
 from __future__ import annotations
 
 import contextvars
+import threading
 
 from django.dispatch import receiver
 from django_q.signals import post_execute_in_worker, pre_enqueue, pre_execute
@@ -13,7 +14,15 @@ from django_q.signals import post_execute_in_worker, pre_enqueue, pre_execute
 from audit import context as request_context
 
 TASK_KEY = "request_id"
-_tokens: list[contextvars.Token] = []
+# Per thread: a job run synchronously (async_task(sync=True)) binds and unbinds in the caller's
+# thread, and two such threads must never pop each other's token.
+_local = threading.local()
+
+
+def _stack() -> list[contextvars.Token]:
+    if not hasattr(_local, "tokens"):
+        _local.tokens = []
+    return _local.tokens
 
 
 @receiver(pre_enqueue)
@@ -26,10 +35,11 @@ def carry_request_id(sender, task, **kwargs):
 @receiver(pre_execute)
 def bind_job_context(sender, func, task, **kwargs):
     rid = task.get(TASK_KEY) or f"job-{task.get('id', '')}"[:64]
-    _tokens.append(request_context.bind(request_context.RequestContext(request_id=rid, job=True)))
+    _stack().append(request_context.bind(request_context.RequestContext(request_id=rid, job=True)))
 
 
 @receiver(post_execute_in_worker)
 def unbind_job_context(sender, func, task, **kwargs):
-    if _tokens:
-        request_context.unbind(_tokens.pop())
+    stack = _stack()
+    if stack:
+        request_context.unbind(stack.pop())

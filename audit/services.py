@@ -377,6 +377,19 @@ def make_checkpoint(trigger: str = CheckpointTrigger.MANUAL) -> AuditCheckpoint:
         problem = _segment_problem(previous, head)
         if problem:
             raise ChainBroken(problem)
+        own = signing.key_id(key.public_key())
+        if (
+            previous is not None
+            and previous.key_id != own
+            and previous.key_id not in signing.endorsed_predecessors(key.public_key())
+        ):
+            # A host still holding the retired key after a rotation elsewhere: its checkpoint
+            # would break the chain for good (an older key never signs after a newer one).
+            raise signing.SigningKeyUnavailable(
+                f"checkpoint #{previous.number} is signed by key {previous.key_id[:16]}…, which "
+                f"this host's key {own[:16]}… does not vouch for: the signing key was rotated "
+                "on another host; install the new key file and the retired keys' folder here"
+            )
         signed_at = timezone.now()
         document = {
             "number": previous.number + 1 if previous else 1,

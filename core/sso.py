@@ -10,6 +10,7 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from audit.choices import AuditAction, EventType
 from audit.services import record_event
+from core.models import SsoIdentity
 from core.roles import roles_of, set_roles
 
 USERNAME_MAX = 150
@@ -17,8 +18,11 @@ REFUSALS = {
     "no group maps to a registry role": "your account has no role in the model registry. "
     "Ask your administrator to add you to a registry group.",
     "no username claim": "the identity provider sent no username.",
+    "no subject claim": "the identity provider sent no subject (sub).",
     "username belongs to a local account": "this username belongs to a local account; "
     "ask your administrator.",
+    "username belongs to another sso identity": "this username belongs to another person's "
+    "account; ask your administrator.",
 }
 
 
@@ -38,26 +42,47 @@ def claim_username(claims: dict) -> str:
     return str(claims.get(settings.OIDC_USERNAME_CLAIM) or "")[:USERNAME_MAX]
 
 
+def claim_subject(claims: dict) -> str:
+    return str(claims.get("sub") or "")[:255]
+
+
 class RegistryOIDCBackend(OIDCAuthenticationBackend):
     def filter_users_by_claims(self, claims):
-        username = claim_username(claims)
-        if not username:
+        # The account single sign-on made for this subject, and only that: never matched by
+        # username, which the provider may reassign and local accounts share.
+        subject = claim_subject(claims)
+        if not subject:
             return self.UserModel.objects.none()
-        # Only accounts SSO made (no usable password): a provider asserting the name of a local
-        # break-glass account must not take it over.
-        return self.UserModel.objects.filter(username=username, password__startswith="!")
+        return self.UserModel.objects.filter(
+            sso_identity__issuer=settings.OIDC_ISSUER, sso_identity__subject=subject
+        )
 
     def verify_claims(self, claims):
         groups = claim_groups(claims)
         username = claim_username(claims)
+        subject = claim_subject(claims)
         reason = ""
         if not username:
             reason = "no username claim"
-        elif self._is_local_account(username):
-            reason = "username belongs to a local account"
-        elif not mapped_roles(groups):
-            reason = "no group maps to a registry role"
-            self._strip_roles(username)
+        elif not subject:
+            reason = "no subject claim"
+        else:
+            holder = (
+                self.UserModel.objects.filter(username=username)
+                .select_related("sso_identity")
+                .first()
+            )
+            identity = getattr(holder, "sso_identity", None) if holder is not None else None
+            if holder is not None and identity is None:
+                reason = "username belongs to a local account"
+            elif identity is not None and (identity.issuer, identity.subject) != (
+                settings.OIDC_ISSUER,
+                subject,
+            ):
+                reason = "username belongs to another sso identity"
+            elif not mapped_roles(groups):
+                reason = "no group maps to a registry role"
+                self._strip_roles(claims)
         if not reason:
             return True
         # Refused at the door: audited, and the person is told why on the login page.
@@ -71,16 +96,9 @@ class RegistryOIDCBackend(OIDCAuthenticationBackend):
             messages.error(self.request, f"Single sign-on refused: {REFUSALS[reason]}")
         return False
 
-    def _is_local_account(self, username: str) -> bool:
-        return (
-            self.UserModel.objects.filter(username=username)
-            .exclude(password__startswith="!")
-            .exists()
-        )
-
-    def _strip_roles(self, username: str) -> None:
+    def _strip_roles(self, claims: dict) -> None:
         """Someone who lost every mapped group loses every role too, not just the login."""
-        user = self.filter_users_by_claims({settings.OIDC_USERNAME_CLAIM: username}).first()
+        user = self.filter_users_by_claims(claims).first()
         if user is not None:
             self._set_roles_audited(user, [])
 
@@ -90,6 +108,9 @@ class RegistryOIDCBackend(OIDCAuthenticationBackend):
         )
         user.set_unusable_password()  # SSO users never log in with a local password
         user.save(update_fields=["password"])
+        SsoIdentity.objects.create(
+            user=user, issuer=settings.OIDC_ISSUER, subject=claim_subject(claims)
+        )
         record_event(
             EventType.USER_ADMIN,
             AuditAction.CREATE_USER,
@@ -113,7 +134,7 @@ class RegistryOIDCBackend(OIDCAuthenticationBackend):
         # the provider asserted and what it resulted in.
         record_event(
             EventType.AUTHENTICATION,
-            AuditAction.LOGIN,
+            AuditAction.SSO_CLAIMS,
             user=user,
             details={"via": "sso", "groups": groups, "roles": roles},
         )

@@ -115,15 +115,55 @@ def test_rotation_needs_the_current_key(settings, tmp_path):
         rotate()
 
 
-def test_a_retired_key_cannot_sign_checkpoints_after_its_successor_took_over(tmp_path):
-    """The old key leaked: a checkpoint signed with it after the rotation is refused."""
+def test_a_host_still_holding_the_retired_key_refuses_to_sign_after_a_rotation():
+    """Rotated on one host; another still has the old key file: it must not sign (its
+    checkpoint would break the chain for good), and the chain stays valid."""
     make_checkpoint()
     old_pem = signing.key_path().read_bytes()
     rotate()
     new_pem = signing.key_path().read_bytes()
-    # Sign the next checkpoint with the old key, as someone holding it would.
     signing.key_path().write_bytes(old_pem)
+    with pytest.raises(signing.SigningKeyUnavailable, match="rotated on another host"):
+        make_checkpoint()
+    signing.key_path().write_bytes(new_pem)
+    assert verify_chain().valid
+
+
+def test_a_checkpoint_signed_with_a_retired_key_after_its_successor_is_refused():
+    """The old key leaked: a checkpoint signed with it (around make_checkpoint, as someone
+    holding the key and the database would) after the rotation fails verification."""
+    from django.utils import timezone
+
+    from audit import checkpoints as checkpoint_docs
+    from audit.models import AuditChainHead, canonical_timestamp
+
     make_checkpoint()
+    old_pem = signing.key_path().read_bytes()
+    rotate()
+    new_pem = signing.key_path().read_bytes()
+    signing.key_path().write_bytes(old_pem)
+    head = AuditChainHead.objects.get(pk=1)
+    previous = AuditCheckpoint.objects.order_by("-number").first()
+    signed_at = timezone.now()
+    document = {
+        "number": previous.number + 1,
+        "seq": head.seq,
+        "headHash": head.hash,
+        "signedAt": canonical_timestamp(signed_at),
+        "keyId": signing.key_id(signing.public_key()),
+        "trigger": "MANUAL",
+        "prevSignature": previous.signature,
+    }
+    AuditCheckpoint(
+        number=document["number"],
+        seq=document["seq"],
+        head_hash=document["headHash"],
+        signed_at=signed_at,
+        key_id=document["keyId"],
+        trigger=document["trigger"],
+        prev_signature=document["prevSignature"],
+        signature=signing.sign(checkpoint_docs.payload(document)),
+    ).save()
     signing.key_path().write_bytes(new_pem)
     verdict = verify_chain()
     assert not verdict.valid

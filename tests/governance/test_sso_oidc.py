@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 from audit.choices import AuditAction, EventType
 from audit.models import AuditEvent
 from config.oidc import parse_role_mapping
+from core.models import SsoIdentity
 from core.roles import roles_of
 from tests.factories import PASSWORD, UserFactory
 
@@ -149,11 +150,13 @@ def test_sso_login_maps_groups_to_roles_and_loses_them_when_the_claim_changes(
     alice = get_user_model().objects.get(username="alice")
     assert roles_of(alice) == {"MRC", "Auditor"}
     assert not alice.has_usable_password()
-    login = _events(AuditAction.LOGIN, via="sso")[-1]
+    login = _events(AuditAction.SSO_CLAIMS, via="sso")[-1]
     assert login.event_type == EventType.AUTHENTICATION
     assert login.details["groups"] == ["bank-audit", "bank-mrc", "unmapped"]
     assert login.details["roles"] == ["Auditor", "MRC"]
-    assert AuditEvent.objects.filter(action=AuditAction.LOGIN, user_id="alice").count() == 2
+    # One LOGIN per login (audit.signals), beside what the provider asserted.
+    assert AuditEvent.objects.filter(action=AuditAction.LOGIN, user_id="alice").count() == 1
+    assert SsoIdentity.objects.get(user=alice).subject == "alice"
 
     provider("alice", ["bank-audit"])
     sso_login(live_server, "alice")
@@ -162,7 +165,8 @@ def test_sso_login_maps_groups_to_roles_and_loses_them_when_the_claim_changes(
     change = _events(AuditAction.UPDATE_USER, via="sso", username="alice")[-1]
     assert change.details["removed"] == ["MRC"]
     assert change.details["roles_after"] == ["Auditor"]
-    assert len(_events(AuditAction.LOGIN, via="sso")) == 2
+    assert len(_events(AuditAction.SSO_CLAIMS, via="sso")) == 2
+    assert AuditEvent.objects.filter(action=AuditAction.LOGIN, user_id="alice").count() == 2
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -263,3 +267,54 @@ def test_sso_routes_answer_404_while_sso_is_off(client, settings):
     assert client.get("/oidc/authenticate/").status_code == 404
     assert client.get("/oidc/callback/?code=x&state=y").status_code == 404
     assert client.post("/oidc/logout/").status_code == 404
+
+
+def _claims(username: str, sub: str, groups=("bank-mrc",)) -> dict:
+    return {"sub": sub, "preferred_username": username, "groups": list(groups)}
+
+
+@pytest.fixture
+def backend(settings):
+    settings.OIDC_ISSUER = "https://idp.bank.test"
+    settings.OIDC_ROLE_MAPPING = {"bank-mrc": ["MRC"]}
+    settings.OIDC_USERNAME_CLAIM = "preferred_username"
+    settings.OIDC_ROLE_CLAIM = "groups"
+    from core.sso import RegistryOIDCBackend
+
+    instance = RegistryOIDCBackend.__new__(RegistryOIDCBackend)
+    instance.UserModel = get_user_model()
+    instance.request = None
+    return instance
+
+
+@pytest.mark.django_db
+def test_a_local_account_without_a_password_is_not_taken_over(backend):
+    """A service account made by `create_user` without --password has an unusable password
+    too; it is still a local account, not the provider's."""
+    from governance.users import create_or_update_user
+
+    service, _ = create_or_update_user("ci-bot", password=None, roles=["Scanner"])
+    assert backend.verify_claims(_claims("ci-bot", "sub-attacker")) is False
+    assert list(backend.filter_users_by_claims(_claims("ci-bot", "sub-attacker"))) == []
+    assert roles_of(service) == {"Scanner"}
+    refused = _events(AuditAction.LOGIN_FAILED, via="sso", username="ci-bot")[-1]
+    assert refused.details["reason"] == "username belongs to a local account"
+
+
+@pytest.mark.django_db
+def test_a_username_given_to_another_person_does_not_open_the_first_persons_account(backend):
+    """The bank reuses a username: the new person (another subject) is refused instead of
+    inheriting the first person's account and models."""
+    first = backend.create_user(_claims("jdoe", "sub-first"))
+    assert backend.verify_claims(_claims("jdoe", "sub-second")) is False
+    assert list(backend.filter_users_by_claims(_claims("jdoe", "sub-second"))) == []
+    assert list(backend.filter_users_by_claims(_claims("jdoe", "sub-first"))) == [first]
+    refused = _events(AuditAction.LOGIN_FAILED, via="sso", username="jdoe")[-1]
+    assert refused.details["reason"] == "username belongs to another sso identity"
+
+
+@pytest.mark.django_db
+def test_claims_without_a_subject_are_refused(backend):
+    assert backend.verify_claims({"preferred_username": "x", "groups": ["bank-mrc"]}) is False
+    refused = _events(AuditAction.LOGIN_FAILED, via="sso", username="x")[-1]
+    assert refused.details["reason"] == "no subject claim"

@@ -127,3 +127,35 @@ def test_metrics_are_refused_when_no_token_is_set_and_the_address_is_not_listed(
     settings.METRICS_ALLOWED_IPS = []
     settings.METRICS_TOKEN = ""
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 403
+
+
+def test_a_load_balancer_can_leave_the_worker_out_of_readiness(client):
+    """No worker beats: /readyz is 503, /readyz?skip=worker is 200 (web hosts that can serve
+    stay in the pool)."""
+    assert client.get("/readyz").status_code == 503
+    answer = client.get("/readyz?skip=worker")
+    assert answer.status_code == 200
+    assert set(answer.json()["checks"]) == {"database", "broker", "storage"}
+
+
+def test_a_failing_check_names_the_error_type_only(client, monkeypatch):
+    from ops import health
+
+    def broken():
+        raise OSError("cannot reach db-primary.internal:5432 as registry_admin")
+
+    monkeypatch.setitem(health.CHECKS, "database", broken)
+    answer = client.get("/readyz?skip=worker")
+    assert answer.status_code == 503
+    detail = answer.json()["checks"]["database"]["detail"]
+    assert detail == "OSError (details in the log)"
+    assert "db-primary" not in answer.content.decode()
+
+
+def test_a_forwarded_address_never_opens_the_metrics(client, settings):
+    """Reached directly, a web host must not believe X-Forwarded-For: 127.0.0.1."""
+    settings.AUDIT_TRUSTED_PROXY_COUNT = 1
+    settings.METRICS_ALLOWED_IPS = ["127.0.0.1"]
+    settings.METRICS_TOKEN = ""
+    refused = client.get("/metrics", REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="127.0.0.1")
+    assert refused.status_code == 403

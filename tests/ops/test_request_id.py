@@ -26,7 +26,15 @@ def test_every_answer_carries_a_request_id_and_a_given_plain_one_is_kept(client)
 
 
 @pytest.mark.parametrize(
-    "smuggled", ["short", "x" * 65, "id with spaces 123", "id\r\nSet-Cookie:x=1", "ünïcode-1234"]
+    "smuggled",
+    [
+        "short",
+        "x" * 65,
+        "id with spaces 123",
+        "id\r\nSet-Cookie:x=1",
+        "ünïcode-1234",
+        "trailing-newline-1\n",
+    ],
 )
 def test_a_request_id_that_is_not_a_plain_token_is_replaced(client, smuggled):
     answered = client.get("/login/", HTTP_X_REQUEST_ID=smuggled)["X-Request-ID"]
