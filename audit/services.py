@@ -385,7 +385,7 @@ def make_checkpoint(trigger: str = CheckpointTrigger.MANUAL) -> AuditCheckpoint:
         ):
             # A host still holding the retired key after a rotation elsewhere: its checkpoint
             # would break the chain for good (an older key never signs after a newer one).
-            raise signing.SigningKeyUnavailable(
+            raise ChainBroken(
                 f"checkpoint #{previous.number} is signed by key {previous.key_id[:16]}…, which "
                 f"this host's key {own[:16]}… does not vouch for: the signing key was rotated "
                 "on another host; install the new key file and the retired keys' folder here"
