@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 from audit.api import report_views
 from audit.api.views import AuditEventViewSet
 from governance.api import workflow_views as workflow
+from governance.api.inventory_views import InventoryView
 from governance.api.views import MeView, ObtainTokenView
 from policies.api.views import PolicyViewSet, VersionPolicyEvaluationsView
 from registry.api.views import ArtifactViewSet, ModelViewSet, VersionViewSet
@@ -57,6 +58,7 @@ urlpatterns = [
         name="api-model-tier-changes",
     ),
     path("approval-dashboard/", workflow.ApprovalDashboardView.as_view(), name="api-dashboard"),
+    path("inventory/", InventoryView.as_view(), name="api-inventory"),
     path("", include("evaluations.api.urls")),
     # Reports, evidence bundles and the streaming audit export (issue 7), before the router so
     # that audit-events/export/ is not read as an event id.
