@@ -144,10 +144,19 @@ class Inventory:
         return sum(len(m.versions) for m in self.models)
 
     def tiers(self) -> dict[str, int]:
+        """Models per risk tier at `at`."""
         counts: dict[str, int] = defaultdict(int)
         for model in self.models:
             counts[model.risk_tier] += 1
         return dict(counts)
+
+    def states(self) -> list[tuple[str, int]]:
+        """Versions per state at `at`, in the workflow's order, states with none left out."""
+        counts: dict[str, int] = defaultdict(int)
+        for model in self.models:
+            for version in model.versions:
+                counts[version.state] += 1
+        return [(state, counts[state]) for state in VersionState.values if counts[state]]
 
 
 # ---- the instant -------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from audit.reports.format import fmt_time, hours_text, pct
 from audit.reports.periods import Period
@@ -21,13 +21,25 @@ from audit.reports.sections.tier_changes import tier_change_requests
 from audit.reports.sections.trends import is_live, month_checkpoints, trend_charts
 from core import charts
 from governance.choices import MRC_CHECKLIST, Decision
+from governance.inventory import Inventory, build_inventory
 from governance.routing import REVIEW_STATES
 from registry.choices import VersionState
+
+# The report's data ends before `until`; the inventory's instant is inclusive, so the period's
+# last instant is one microsecond (the finest time the database keeps) before it.
+LAST_INSTANT = timedelta(microseconds=1)
+
+
+def inventory_as_of(until: datetime) -> Inventory:
+    """The model inventory as of the period's end (or now, for the year still running): the
+    point-in-time inventory the API and the Inventory page show, over every model."""
+    return build_inventory(until - LAST_INSTANT)
 
 
 def annual_audit(period: Period, until: datetime, portfolio: Portfolio) -> dict:
     live = is_live(period, until)
     snap = portfolio.snapshot(until, live=live)
+    inventory = inventory_as_of(until)
     previous = portfolio.snapshot(period.start)
     failures = failure_summary(portfolio, period.start, until)
     checkpoints = month_checkpoints(period, until)
@@ -123,10 +135,10 @@ def annual_audit(period: Period, until: datetime, portfolio: Portfolio) -> dict:
     total_approved = sum(s["approved"] for s in stages)
     return {
         "summary": {
-            "models": len(snap["models"]),
+            "models": len(inventory.models),
             "models_before": len(previous["models"]),
-            "new_models": len(set(snap["models"]) - set(previous["models"])),
-            "versions": len(snap["versions"]),
+            "new_models": len({m.id for m in inventory.models} - set(previous["models"])),
+            "versions": inventory.version_count,
             "score": pct(snap["score"]),
             "score_value": snap["score"],
             "pairs": snap["pairs"],
@@ -174,7 +186,8 @@ def annual_audit(period: Period, until: datetime, portfolio: Portfolio) -> dict:
         "tier_changes": tier_change_requests(period.start, until),
         "effective_tier_changes": portfolio.tier_changes(period.start, until),
         "recommendations": recs,
-        "tier_donut": tier_donut(snap["tiers"], f"Models by risk tier, end of {period.title}"),
+        "inventory": inventory,
+        "tier_donut": tier_donut(inventory.tiers(), f"Models by risk tier, end of {period.title}"),
     }
 
 

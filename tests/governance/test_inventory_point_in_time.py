@@ -440,3 +440,25 @@ def test_inventory_at_is_the_domain_entry(history):
     answer = inventory_at(day(3, 31), actor=history["users"][Role.MRC])
     assert isinstance(answer, inventory.Inventory)
     assert [m.name for m in answer.models] == ["credit-scorer"]
+
+
+def test_the_annual_reports_inventory_is_the_one_as_of_its_data_end(history, clock):
+    """The annual audit report's inventory (its model and version counts and the tier donut)
+    is this inventory at the last instant of its data: here a year whose data ends on
+    1 April, when credit-scorer was still MEDIUM and late-model not registered."""
+    from audit.reports.annual import annual_audit
+    from audit.reports.periods import parse_period
+    from audit.reports.portfolio import Portfolio
+
+    until = day(4, 1)
+    clock.at = day(4, 1)
+    period = parse_period("ANNUAL_AUDIT", "2026", now=until)
+    data = annual_audit(period, until, Portfolio(until))
+    clock.at = None
+    inventory = data["inventory"]
+    assert inventory.at == until - timedelta(microseconds=1)
+    assert [(m.name, m.risk_tier) for m in inventory.models] == [("credit-scorer", "MEDIUM")]
+    assert (data["summary"]["models"], data["summary"]["versions"]) == (1, 2)
+    assert data["summary"]["new_models"] == 1
+    assert [v.state for v in inventory.models[0].versions] == ["PRODUCTION", "DRAFT"]
+    assert "MEDIUM" in data["tier_donut"]
