@@ -80,3 +80,29 @@ OUTCOME_ACTIONS = {
     RunStatus.INCOMPLETE: EvaluationAuditAction.INCOMPLETE,
     RunStatus.ERROR: EvaluationAuditAction.ERROR,
 }
+
+
+# ---- monitoring deployed versions (evaluations/monitoring/) ---------------------------------
+
+
+class BatchFormat(models.TextChoices):
+    """How a monitoring batch was uploaded; every batch is stored as Parquet."""
+
+    CSV = "csv", "CSV"
+    PARQUET = "parquet", "Parquet"
+    JSONL = "jsonl", "JSON lines"
+
+
+class BatchStatus(models.TextChoices):
+    """RECEIVED: stored, its window not yet computed with it; COMPUTED: its window counts it."""
+
+    RECEIVED = "RECEIVED"
+    COMPUTED = "COMPUTED"
+
+
+class MonitoringAuditAction(models.TextChoices):
+    """The `action` of the EVALUATION_RUN audit events monitoring writes."""
+
+    BATCH_RECEIVED = "MONITORING_BATCH_RECEIVED"
+    OUTCOMES_RECEIVED = "MONITORING_OUTCOMES_RECEIVED"
+    WINDOW_COMPUTED = "MONITORING_WINDOW_COMPUTED"

@@ -14,6 +14,8 @@ from evaluations.choices import (
     ACTIVE_STATUSES,
     DONE_STATUSES,
     FINISHED_STATUSES,
+    BatchFormat,
+    BatchStatus,
     DatasetFormat,
     PredictionsSource,
     RunStatus,
@@ -155,3 +157,126 @@ class EvaluationRun(models.Model):
     @property
     def unevaluated_thresholds(self) -> list[dict]:
         return [r for r in self.threshold_results or [] if r.get("passed") is None]
+
+
+# ---- monitoring deployed versions (evaluations/monitoring/, docs/monitoring.md) -------------
+
+
+class MonitoringQuerySet(VisibleQuerySet):
+    model_path = "version__model"
+
+
+class MonitoringBatch(models.Model):
+    """One upload of production traffic for a version: its rows are stored as one Parquet file
+    (the model's input columns, y_score, y_pred when given, recordId when given), never as rows
+    in the database. `batch_id` is the client's idempotency key, unique per version."""
+
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="monitoring_batches"
+    )
+    batch_id = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=10, choices=BatchStatus.choices, default=BatchStatus.RECEIVED
+    )
+    rows = models.PositiveIntegerField()
+    columns = models.JSONField(default=list)
+    has_predictions = models.BooleanField(default=False)
+    has_record_ids = models.BooleanField(default=False)
+    # The upload as received (name, format, SHA-256 and size of its bytes) and where its rows
+    # are kept (Parquet, with the SHA-256 of that file).
+    file_name = models.CharField(max_length=255)
+    file_format = models.CharField(max_length=10, choices=BatchFormat.choices)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    stored = models.FileField(upload_to="monitoring/", max_length=300)
+    stored_sha256 = models.CharField(max_length=64)
+    # The UTC day the batch arrived on: its window.
+    window_start = models.DateField(db_index=True)
+    received_at = models.DateTimeField(db_index=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = MonitoringQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "batch_id"], name="monitoringbatch_one_per_batch_id"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["version", "window_start"], name="monbatch_window"),
+            models.Index(fields=["status", "window_start"], name="monbatch_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"batch {self.batch_id} of version #{self.version_id} ({self.rows} rows)"
+
+
+class MonitoringOutcomes(models.Model):
+    """Outcomes (y_true) that arrived later for the records of one batch, as a Parquet file of
+    recordId and y_true; one upload naming records of several batches is kept as one row per
+    batch, so a window reads only the outcomes of its own batches."""
+
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="monitoring_outcomes"
+    )
+    batch = models.ForeignKey(MonitoringBatch, on_delete=models.PROTECT, related_name="outcomes")
+    rows = models.PositiveIntegerField()
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    stored = models.FileField(upload_to="monitoring/", max_length=300)
+    stored_sha256 = models.CharField(max_length=64)
+    received_at = models.DateTimeField(db_index=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = MonitoringQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name_plural = "monitoring outcomes"
+
+    def __str__(self) -> str:
+        return f"{self.rows} outcomes for batch #{self.batch_id}"
+
+
+class MonitoringWindow(models.Model):
+    """The metrics of one UTC day of a version's production traffic (the batches that arrived
+    that day), computed by the worker against the dataset of the version's latest finished
+    evaluation run (`reference_run`)."""
+
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="monitoring_windows"
+    )
+    start = models.DateField()
+    rows = models.PositiveIntegerField()
+    batches = models.PositiveIntegerField()
+    outcome_rows = models.PositiveIntegerField(default=0)
+    metrics = models.JSONField(default=dict)
+    notes = models.JSONField(default=list, blank=True)
+    reference_run = models.ForeignKey(
+        EvaluationRun, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The newest batch (by id) and outcome upload the computation read: a slower computation
+    # that read less never overwrites one that read more.
+    last_batch = models.PositiveBigIntegerField(default=0)
+    last_outcomes = models.PositiveBigIntegerField(default=0)
+    computed_at = models.DateTimeField()
+    seconds = models.FloatField(default=0.0)
+
+    objects = MonitoringQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "start"], name="monitoringwindow_one_per_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"window {self.start} of version #{self.version_id}"

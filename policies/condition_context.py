@@ -31,6 +31,13 @@ Shapes at evaluation time::
                  runs on the version used; passedDatasets: the same among its PASSED runs
                  on predictions the registry computed
     environment  "staging" | "production"
+    monitoring   {metrics: map(string, number|null|map|list), rows: int,
+                  daysSinceLastBatch: int}
+                 the version's latest monitoring window (its metrics: scorePsi, featurePsi,
+                 driftDetection, accuracy, rocAuc, ... see docs/monitoring.md; {} and 0 rows
+                 until the first window is computed) and the whole days since its last
+                 batch arrived; absent when the version has received no batch, so a rule
+                 reading it fails ("the version has received no monitoring batch")
 """
 
 from __future__ import annotations
@@ -187,6 +194,14 @@ VERSION = Record(
     }
 )
 
+MONITORING = Record(
+    {
+        "metrics": MapOf(METRIC),
+        "rows": Scalar("int", 1000),
+        "daysSinceLastBatch": Scalar("int", 1),
+    }
+)
+
 #: Every name a condition may use, with its declared shape.
 ROOTS: Mapping[str, Schema] = {
     "model": MODEL,
@@ -195,11 +210,15 @@ ROOTS: Mapping[str, Schema] = {
     "artifacts": ListOf(ARTIFACT),
     "evaluations": MapOf(EVALUATION_RUN, sample_keys=EVALUATION_SUITES),
     "environment": Scalar("string", "production", choices=ENVIRONMENTS),
+    "monitoring": MONITORING,
 }
 ROOT_NAMES: tuple[str, ...] = tuple(ROOTS)
 
 #: Names that may be absent from a real context, and what their absence means.
-OPTIONAL_ROOTS: Mapping[str, str] = {"artifact": "the version has no artifacts"}
+OPTIONAL_ROOTS: Mapping[str, str] = {
+    "artifact": "the version has no artifacts",
+    "monitoring": "the version has received no monitoring batch",
+}
 
 
 # ---------------------------------------------------------------------------

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from evaluations.monitoring.selectors import monitoring_contexts_for
 from registry.models import Artifact, ModelVersion
 
 MODEL_ARTIFACT_TYPE = "model"
+# build_context's default for `monitoring`: read the version's own (one or two queries).
+FETCH = object()
 
 
 # The artifact fields a condition sees, for reading them as plain rows (impact, sweeps).
@@ -99,12 +102,20 @@ def build_context(
     environment: str,
     artifacts: list[Artifact] | list[dict],
     evaluations: dict[str, dict],
+    monitoring: dict | object | None = FETCH,
 ) -> dict:
     """`model`, `version`, `artifact`, `artifacts`, `evaluations`, `environment` as the contract
     names them, from a version (or its VERSION_VALUES row) and its artifacts (or their rows).
     `artifact` is the version's artifact of type `model`, else its first, and is left out when
-    the version has none (a rule using it then fails saying so)."""
+    the version has none (a rule using it then fails saying so).
+
+    `monitoring` (the latest monitoring window's `metrics`, `rows` and `daysSinceLastBatch`,
+    evaluations.monitoring.selectors.monitoring_contexts_for) is read for the version unless
+    the caller gives it (a sweep reads every version's at once); it is left out when the
+    version has received no monitoring batch (None), so a rule reading it fails saying so."""
     row = version if isinstance(version, dict) else version_row(version)
+    if monitoring is FETCH:
+        monitoring = monitoring_contexts_for([row["pk"]]).get(row["pk"])
     documents = [artifact_document(a) for a in artifacts]
     context = {
         "model": {
@@ -129,4 +140,6 @@ def build_context(
     )
     if primary is not None:
         context["artifact"] = primary
+    if monitoring is not None:
+        context["monitoring"] = monitoring
     return context

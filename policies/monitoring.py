@@ -44,6 +44,8 @@ from django_q.tasks import async_task
 from audit.choices import AuditAction, EventType
 from audit.services import SYSTEM_USER, NewEvent, record_events
 from core.choices import Role
+from evaluations.monitoring.selectors import monitoring_contexts_for
+from evaluations.monitoring.signals import window_computed
 from governance import webhooks
 from governance.choices import Environment, NotificationKind, WebhookEvent
 from governance.notifications import Alert, absolute, notify, notify_many, users_with_role
@@ -225,6 +227,7 @@ def _sweep(*, policy, versions, trigger, now, store_all) -> SweepResult:
     ids = [row["pk"] for row in rows]
     artifacts: dict[int, list[dict]] = defaultdict(list)
     evaluations: dict[int, dict] = {}
+    monitored: dict[int, dict] = {}
     covered: dict[tuple[int, int], int] = {}
     previous: dict[tuple[int, int, str], tuple] = {}
     revisions: dict[int, int] = {}
@@ -238,6 +241,8 @@ def _sweep(*, policy, versions, trigger, now, store_all) -> SweepResult:
             artifacts[row["version_id"]].append(row)
         if any("evaluations" in n for n in names.values()):
             evaluations = evaluation_documents_for(ids)
+        if any("monitoring" in n for n in names.values()):
+            monitored = monitoring_contexts_for(ids, now=now)
         covered = covering_exceptions_for(version_qs, policies, now=now)
         revisions = latest_revisions(policies)
         if not store_all:
@@ -284,6 +289,7 @@ def _sweep(*, policy, versions, trigger, now, store_all) -> SweepResult:
             environment=environment,
             artifacts=artifacts.get(row["pk"], []),
             evaluations=evaluations.get(row["pk"], {}),
+            monitoring=monitored.get(row["pk"]),
         )
         prepared = prepare_context({k: v for k, v in context.items() if k in names[key]})
         memo: dict[str, ConditionOutcome] = {}
@@ -591,6 +597,24 @@ def policy_changed(policy: Policy) -> None:
     """Hook for policies.services: a policy was created or changed; sweep it at once (after
     commit). A policy no longer ACTIVE resolves its open violations."""
     queue_sweep(policy_id=policy.pk, trigger=MonitoringTrigger.POLICY_CHANGE)
+
+
+# The trigger of a sweep after a monitoring window (policies.choices gains it; until then the
+# nearest one, a result that came in).
+WINDOW_TRIGGER = getattr(MonitoringTrigger, "MONITORING_WINDOW", MonitoringTrigger.SCAN_RESULT)
+
+
+def on_window_computed(sender, *, version_id: int, **kwargs) -> None:
+    """Receiver of evaluations.monitoring.signals.window_computed, sent in the worker after a
+    monitoring window's transaction commits: judge the version's policies at once, so a
+    policy reading `monitoring` opens (and alerts) or resolves its violations within the
+    batch's job."""
+    sweep(versions=[version_id], trigger=WINDOW_TRIGGER)
+
+
+# Connected here (this module is imported by PoliciesConfig.ready), as evaluations, below
+# policies, announces the window instead of importing this module.
+window_computed.connect(on_window_computed, dispatch_uid="policies.monitoring_window")
 
 
 def on_artifact_changed(sender, *, artifact: Artifact, changes: dict, **kwargs) -> None:

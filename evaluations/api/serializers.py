@@ -116,3 +116,68 @@ class EvaluationCreateInput(StrictInputSerializer):
         help_text="repeat the field once per column: the columns of the model's single tensor "
         "input, in order; default: every column but y_true and the sensitive features",
     )
+
+
+# ---- monitoring deployed versions -------------------------------------------------------------
+
+
+class MonitoringBatchInput(StrictInputSerializer):
+    """multipart/form-data; the file's columns are checked by the service."""
+
+    file = serializers.FileField(
+        help_text="CSV (header row), Parquet or JSON lines: the model's input columns (those of "
+        "the dataset of the version's latest finished evaluation run), y_score, optionally "
+        "y_pred and recordId (to join outcomes later)"
+    )
+    batch_id = serializers.CharField(
+        max_length=200,
+        help_text="the client's idempotency key: the same batchId again answers 200 with the "
+        "first batch and stores nothing",
+    )
+
+
+class MonitoringOutcomesInput(StrictInputSerializer):
+    file = serializers.FileField(
+        help_text="CSV, Parquet or JSON lines with exactly recordId and y_true (0/1), for "
+        "records of this version's batches, each once"
+    )
+
+
+class MonitoringBatchOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    batchId = serializers.CharField()
+    rows = serializers.IntegerField()
+    status = serializers.CharField(
+        help_text="RECEIVED (its window is being computed) or COMPUTED (its window counts it)"
+    )
+    receivedAt = serializers.DateTimeField()
+    window = serializers.DateField(help_text="the UTC day the batch arrived on")
+
+
+class MonitoringOutcomesOutput(serializers.Serializer):
+    rows = serializers.IntegerField()
+    batches = serializers.ListField(child=serializers.IntegerField())
+
+
+class MonitoringWindowOutput(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    rows = serializers.IntegerField()
+    batches = serializers.IntegerField()
+    outcomeRows = serializers.IntegerField()
+    computedAt = serializers.DateTimeField()
+    referenceRun = serializers.IntegerField(
+        allow_null=True, help_text="the evaluation run whose dataset drift is measured against"
+    )
+    metrics = serializers.DictField(
+        help_text="scorePsi, scoreDriftPValue, featurePsi {column: psi}, featurePValue "
+        "{column: p}, driftDetection, driftedFeatures, meanScore, outcomeRows and, with "
+        "outcomes, accuracy, precision, recall, f1Score, rocAuc, and the bias metrics "
+        "demographicParity, equalizedOdds, disparateImpact (docs/monitoring.md)"
+    )
+    notes = serializers.ListField(child=serializers.CharField())
+
+
+class MonitoringOutput(serializers.Serializer):
+    lastBatchAt = serializers.DateTimeField(allow_null=True)
+    windows = MonitoringWindowOutput(many=True, help_text="newest first")

@@ -19,4 +19,19 @@ urlpatterns = [
         views.EvaluationDetailView.as_view(),
         name="api-evaluation-detail",
     ),
+    path(
+        "versions/<int:pk>/monitoring/",
+        views.VersionMonitoringView.as_view(),
+        name="api-version-monitoring",
+    ),
+    path(
+        "versions/<int:pk>/monitoring/batches/",
+        views.MonitoringBatchView.as_view(),
+        name="api-version-monitoring-batches",
+    ),
+    path(
+        "versions/<int:pk>/monitoring/outcomes/",
+        views.MonitoringOutcomesView.as_view(),
+        name="api-version-monitoring-outcomes",
+    ),
 ]

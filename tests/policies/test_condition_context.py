@@ -31,6 +31,7 @@ def test_the_declared_names():
         "artifacts",
         "evaluations",
         "environment",
+        "monitoring",
     )
 
 

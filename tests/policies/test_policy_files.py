@@ -13,10 +13,10 @@ pytestmark = pytest.mark.django_db
 
 def test_default_pack_loads_idempotently(capsys):
     call_command("load_policies", "policies/packs/default.yaml")
-    assert "6 created" in capsys.readouterr().out
+    assert "7 created" in capsys.readouterr().out
     call_command("load_policies", "policies/packs/default.yaml")
-    assert "6 unchanged" in capsys.readouterr().out
-    assert Policy.objects.count() == 6
+    assert "7 unchanged" in capsys.readouterr().out
+    assert Policy.objects.count() == 7
 
 
 def test_export_then_load_is_unchanged(tmp_path, capsys):
@@ -26,7 +26,7 @@ def test_export_then_load_is_unchanged(tmp_path, capsys):
     call_command("export_policies", "--format", "json", "--output", str(out))
     assert json.loads(out.read_text()) == before
     call_command("load_policies", str(out))
-    assert "6 unchanged" in capsys.readouterr().out
+    assert "7 unchanged" in capsys.readouterr().out
 
 
 def test_changed_file_updates_and_a_bad_file_is_refused_whole(tmp_path, capsys):
