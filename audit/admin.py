@@ -8,19 +8,42 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from audit.exports import streaming_export
+from audit.filtersets import events_of_models_named
 from audit.models import AuditCheckpoint, AuditEvent
 from audit.selectors import export_audit_events
+from audit.templatetags.audit_tags import details_summary, pretty_json
+from audit.views import name_subjects
 from core.admin import ReadOnlyAdminMixin
-from core.admin_changelist import SafeDateHierarchyMixin
+from core.admin_changelist import DateHierarchyChangeList, SafeDateHierarchyMixin
+
+
+class NamedEventChangeList(DateHierarchyChangeList):
+    """The change list with each event's model and version named: two queries per page
+    (audit.views.name_subjects), never one per row."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        self.result_list = name_subjects(self.result_list)
 
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(SafeDateHierarchyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the admin can look at and export events, never add, change or delete them."""
 
-    list_display = ("seq", "timestamp", "event_type", "action", "user_id", "model_id", "version_id")
+    list_display = (
+        "seq",
+        "timestamp",
+        "event_type",
+        "action",
+        "user_id",
+        "model_name",
+        "version_label",
+        "details_short",
+    )
+    list_display_links = ("seq",)
     list_filter = ("event_type", "action", ("timestamp", admin.DateFieldListFilter))
     search_fields = ("user_id", "action", "=model_id", "=version_id")
+    search_help_text = "Person, action, model name, model id or version id."
     date_hierarchy = "timestamp"
     ordering = ("-seq",)
     change_list_template = "admin/audit/auditevent/change_list.html"
@@ -28,6 +51,45 @@ class AuditEventAdmin(SafeDateHierarchyMixin, ReadOnlyAdminMixin, admin.ModelAdm
         "details_pretty"
     ]
     exclude = ("details",)
+
+    class Media:
+        css = {"all": ("css/admin-audit.css",)}
+
+    def get_changelist(self, request, **kwargs):
+        return NamedEventChangeList
+
+    def get_search_results(self, request, queryset, search_term):
+        """The admin's search, and the events about any model whose name holds the term."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            found = found | events_of_models_named(queryset, term)
+        return found, may_have_duplicates
+
+    @admin.display(description="model", ordering="model_id")
+    def model_name(self, obj):
+        if obj.model_id is None:
+            return ""
+        url = reverse("model-detail", args=[obj.model_id])
+        return format_html('<a href="{}">{}</a>', url, getattr(obj, "model_name", obj.model_id))
+
+    @admin.display(description="version", ordering="version_id")
+    def version_label(self, obj):
+        if obj.version_id is None:
+            return ""
+        url = reverse("version-detail", args=[obj.version_id])
+        label = getattr(obj, "version_label", obj.version_id)
+        return format_html('<a href="{}">{}</a>', url, label)
+
+    @admin.display(description="details")
+    def details_short(self, obj):
+        if not obj.details:
+            return ""
+        return format_html(
+            '<details class="audit-details"><summary>{}</summary><pre>{}</pre></details>',
+            details_summary(obj.details),
+            pretty_json(obj.details),
+        )
 
     @admin.display(description="details")
     def details_pretty(self, obj):

@@ -7,11 +7,12 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from audit.selectors import audit_events
+from audit.views import name_subjects
 from core import charts
 from core.access import is_allowed
-from core.choices import Action
+from core.choices import Action, Role
 from core.errors import DomainError, Invalid
+from core.roles import roles_of
 from governance import dashboard, promotion, tier_changes
 from governance.forms import DecisionForm, TierChangeForm
 from governance.models import Notification, RiskTierChangeRequest
@@ -21,6 +22,17 @@ from registry.choices import RiskTier, VersionState
 from registry.models import ModelVersion, RegisteredModel
 
 RECENT_EVENTS = 12
+HOME_QUEUE = 10
+
+
+def _work_queues(user) -> dict:
+    """What waits for `user`, as the home page and the approval dashboard show it."""
+    return {
+        "pending": dashboard.pending_reviews(user),
+        "ready_to_deploy": dashboard.ready_to_deploy(user),
+        "pending_exceptions": dashboard.pending_exceptions(user),
+        "pending_tier_changes": dashboard.pending_tier_changes(user),
+    }
 
 
 @login_required
@@ -39,7 +51,8 @@ def home(request):
         "tiers": [(tier, tier_counts.get(tier, 0)) for tier in RiskTier.values],
         "states": [(state, state_counts.get(state, 0)) for state in VersionState.values],
         "my_models": models.owned_by(user).annotate(version_count=Count("versions"))[:20],
-        "pending_count": len(dashboard.pending_reviews(user)),
+        **_work_queues(user),
+        "needs_changes": list(dashboard.needs_changes(user)[:HOME_QUEUE]),
         "tier_chart": charts.donut_chart(
             RiskTier.values,
             [tier_counts.get(tier, 0) for tier in RiskTier.values],
@@ -50,7 +63,9 @@ def home(request):
     }
     if is_allowed(user, Action.VIEW_AUDIT):
         # The audit trail names every model: only its readers see the recent activity.
-        context["recent_events"] = audit_events(actor=user).order_by("-seq")[:RECENT_EVENTS]
+        context["recent_events"] = name_subjects(
+            dashboard.recent_activity(user, limit=RECENT_EVENTS)
+        )
     return render(request, "governance/home.html", context)
 
 
@@ -108,8 +123,9 @@ def approval_dashboard(request):
         request,
         "governance/approvals.html",
         {
-            "pending": dashboard.pending_reviews(request.user),
+            **_work_queues(request.user),
             "my_requests": dashboard.my_requests(request.user),
+            "is_owner": Role.MODEL_OWNER in roles_of(request.user),
             "recent": dashboard.recent_decisions(request.user),
             "metrics": metrics,
             "decision_chart": chart,

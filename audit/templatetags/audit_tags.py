@@ -1,3 +1,5 @@
+import json
+
 from django import template
 
 from core.access import is_allowed
@@ -19,3 +21,36 @@ def isotext(value) -> str:
     if not value:
         return ""
     return str(value)[:16].replace("T", " ")
+
+
+@register.filter
+def pretty_json(value) -> str:
+    """An event's details indented for reading (sorted keys, non-ASCII as written); empty
+    details show as nothing."""
+    if value in (None, {}, [], ""):
+        return ""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+SUMMARY_KEYS = 3
+SUMMARY_VALUE_CHARS = 40
+
+
+@register.filter
+def details_summary(value) -> str:
+    """One line for a details object's <summary>: its first keys and short values
+    ('comments: looks fine · role: MRC · …'), the whole object behind it."""
+    if value in (None, {}, [], ""):
+        return ""
+    if not isinstance(value, dict):
+        return _short(value)
+    items = sorted(value.items())
+    parts = [f"{key}: {_short(item)}" for key, item in items[:SUMMARY_KEYS]]
+    if len(items) > SUMMARY_KEYS:
+        parts.append(f"+{len(items) - SUMMARY_KEYS} more")
+    return " · ".join(parts)
+
+
+def _short(value) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= SUMMARY_VALUE_CHARS else text[: SUMMARY_VALUE_CHARS - 1] + "…"

@@ -190,12 +190,20 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 class ApprovalDashboardView(APIView):
-    """Pending approvals for you, your requests, recent decisions and review metrics."""
+    """What waits for you (reviews, deployments, policy exceptions, risk tier changes), your
+    open requests, recent decisions and review metrics."""
 
     @extend_schema(
         responses={
             200: OpenApiResponse(
-                description="{pending: [...versions], myRequests: [...], recentDecisions: [...], "
+                description="{pending: [...versions waiting for your review], "
+                "readyToDeploy: [...versions APPROVED_STAGING / APPROVED_PRODUCTION you may "
+                "deploy (SRE), oldest first, each with waitingSince], "
+                "pendingExceptions: [{id, policy, version, modelName, versionLabel, riskTier, "
+                "requestedBy, yourRole, awaiting, createdAt}], "
+                "pendingTierChanges: [{id, model, modelName, fromTier, requestedTier, "
+                "requestedBy, yourRole, awaiting, createdAt}], "
+                "myRequests: [...your submissions still on their way], recentDecisions: [...], "
                 "metrics: {decisionsByStage, timeInStage, approvalRate, approved, rejected}}"
             )
         }
