@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import uuid
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -15,6 +17,10 @@ from evaluations.charts import bias_blocks, run_charts
 from evaluations.filtersets import EvaluationRunFilterSet
 from evaluations.forms import RunEvaluationForm, split_names
 from evaluations.models import EvaluationRun
+from evaluations.monitoring import selectors as monitoring_selectors
+from evaluations.monitoring import services as monitoring
+from evaluations.monitoring.charts import monitoring_charts
+from policies.models import Violation
 from registry.models import ModelVersion
 
 PAGE_SIZE = 25
@@ -113,4 +119,85 @@ def version_history(request, pk: int):
         request,
         "evaluations/history.html",
         {"version": version, "model": version.model, "page": page, "filter": filterset},
+    )
+
+
+# ---- monitoring deployed versions ---------------------------------------------------------
+
+
+class MonitoringBatchForm(forms.Form):
+    """The page's upload of a batch; the service checks the file and names its problems."""
+
+    file = forms.FileField(
+        help_text="CSV, Parquet or JSON lines: the model's input columns, y_score, optionally "
+        "y_pred and recordId"
+    )
+    batch_id = forms.CharField(
+        max_length=200,
+        label="Batch id",
+        help_text="your key for this batch: sending it again stores nothing twice",
+    )
+
+
+@login_required
+def version_monitoring(request, pk: int):
+    """The version's monitoring: metric time series with thresholds, the last batches, open
+    violations, and (for SRE and the owner, while deployed) an upload form."""
+    version = _visible_version(request, pk)
+    monitoring.check_may_read(version, actor=request.user)
+    can_upload = monitoring.may_record(request.user, version.model) and (
+        version.state in monitoring.MONITORED_STATES
+    )
+    form = MonitoringBatchForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"batch_id": f"page-{uuid.uuid4().hex[:12]}"},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            recorded = monitoring.record_batch(
+                version,
+                actor=request.user,
+                file=form.cleaned_data["file"],
+                batch_id=form.cleaned_data["batch_id"],
+            )
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                name = "batch_id" if field == monitoring.BATCH_ID else field
+                for problem in problems:
+                    form.add_error(name if name in form.fields else None, problem)
+        else:
+            batch = recorded.batch
+            if recorded.created:
+                messages.success(
+                    request,
+                    f"Batch {batch.batch_id} received ({batch.rows} rows); its window is "
+                    "being computed.",
+                )
+            else:
+                messages.info(request, f"Batch {batch.batch_id} was already received: nothing new.")
+            return redirect("version-monitoring", pk=version.pk)
+    windows = monitoring_selectors.windows_of(version.pk)
+    violations = (
+        Violation.objects.open()
+        .visible_to(request.user)
+        .filter(version=version)
+        .select_related("policy")
+        .order_by("-first_seen", "-id")
+    )
+    return render(
+        request,
+        "evaluations/monitoring.html",
+        {
+            "version": version,
+            "model": version.model,
+            "windows": windows,
+            "latest": windows[0] if windows else None,
+            "last_batch_at": monitoring_selectors.last_batch_at(version.pk),
+            "charts": monitoring_charts(windows),
+            "batches": monitoring_selectors.last_batches(version.pk),
+            "violations": violations,
+            "form": form if can_upload else None,
+            "deployed": version.state in monitoring.MONITORED_STATES,
+        },
     )

@@ -15,6 +15,7 @@ failure removes the stored file: nothing is half-stored.
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 import uuid
@@ -23,7 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -60,6 +64,8 @@ WINDOW_TASK = "evaluations.tasks.compute_monitoring_window"
 FILE, BATCH_ID = "file", "batchId"
 MAX_BATCH_ID = 200
 MAX_LISTED = 10
+# The column of a stored outcomes file that holds its record's row in its batch.
+ROW = "row"
 
 
 # ---- who may ----------------------------------------------------------------------------------
@@ -180,14 +186,22 @@ def _store(folder: str, content: bytes) -> tuple[str, str]:
     return name, sha256_digest(content)
 
 
-def _read_stored(name: str, sha: str, columns=None) -> pd.DataFrame:
+def _stored_bytes(name: str, sha: str) -> bytes:
     with default_storage.open(name, "rb") as handle:
         content = handle.read()
     if sha256_digest(content) != sha:
         raise DatasetError(
             f"the stored monitoring file {name} does not match its SHA-256; it was altered"
         )
-    return ingest.read_parquet(content, columns)
+    return content
+
+
+def _read_stored(name: str, sha: str, columns=None) -> pd.DataFrame:
+    return ingest.read_parquet(_stored_bytes(name, sha), columns)
+
+
+def _read_table(name: str, sha: str, columns=None) -> pa.Table:
+    return pq.read_table(io.BytesIO(_stored_bytes(name, sha)), columns=columns)
 
 
 # ---- recording a batch ------------------------------------------------------------------------
@@ -245,15 +259,20 @@ def record_batch(version: ModelVersion, *, actor, file: Any, batch_id: Any) -> R
 
 
 def _record_ids_of(version_id: int) -> pd.DataFrame:
-    """Every record id of the version's batches, with its batch: one column read per file."""
+    """Every record id of the version's batches, with its batch and its row there: one column
+    read per file."""
     parts = []
     for pk, stored, sha in MonitoringBatch.objects.filter(
         version_id=version_id, has_record_ids=True
     ).values_list("pk", "stored", "stored_sha256"):
         ids = _read_stored(stored, sha, [RECORD_ID])[RECORD_ID]
-        parts.append(pd.DataFrame({RECORD_ID: ids.astype(object), "batch": pk}))
+        parts.append(
+            pd.DataFrame({RECORD_ID: ids.astype(object), "batch": pk, ROW: np.arange(len(ids))})
+        )
     if not parts:
-        return pd.DataFrame({RECORD_ID: pd.Series([], dtype=object), "batch": []})
+        return pd.DataFrame(
+            {RECORD_ID: pd.Series([], dtype=object), "batch": [], ROW: pd.Series([], dtype=int)}
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -382,7 +401,8 @@ def _create_outcomes(
     now = timezone.now()
     created = []
     for batch_pk, part in joined.groupby("batch", sort=True):
-        content = ingest.to_parquet(part[[RECORD_ID, Y_TRUE]].reset_index(drop=True))
+        part = part.assign(**{ROW: part[ROW].astype("int64")})
+        content = ingest.to_parquet(part[[RECORD_ID, Y_TRUE, ROW]].reset_index(drop=True))
         path, sha = _store(f"monitoring/version-{version.pk}", content)
         stored.append(path)
         created.append(
@@ -462,25 +482,40 @@ def window_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def load_window(version_id: int, day: date) -> tuple[pd.DataFrame, list[int], int]:
-    """The window's rows (its batches in arrival order, y_true joined where outcomes came),
-    the batch ids and the newest outcome upload's id."""
+    """The window's rows (its batches in arrival order, y_true set where outcomes came, by
+    the row each outcome's record has in its batch), the batch ids and the newest outcome
+    upload's id. The files are joined as Arrow tables (a batch without y_pred has it null)."""
     batches = list(
         MonitoringBatch.objects.filter(version_id=version_id, window_start=day)
         .order_by("id")
-        .values_list("pk", "stored", "stored_sha256")
+        .values_list("pk", "rows", "stored", "stored_sha256", "columns")
     )
-    frames = [_read_stored(stored, sha) for _, stored, sha in batches]
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    tables = [
+        _read_table(stored, sha, [c for c in columns if c != RECORD_ID])
+        for _, _, stored, sha, columns in batches
+    ]
+    table = (
+        tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
+    )
+    del tables
+    frame = table.to_pandas()
+    del table
+    offsets, start = {}, 0
+    for pk, rows, *_ in batches:
+        offsets[pk] = start
+        start += rows
     outcomes = list(
-        MonitoringOutcomes.objects.filter(batch__in=[pk for pk, _, _ in batches]).values_list(
-            "pk", "stored", "stored_sha256"
+        MonitoringOutcomes.objects.filter(batch__in=list(offsets)).values_list(
+            "pk", "batch_id", "stored", "stored_sha256"
         )
     )
-    if outcomes and RECORD_ID in frame.columns:
-        truth = pd.concat([_read_stored(s, sha) for _, s, sha in outcomes], ignore_index=True)
-        labels = truth.set_index(RECORD_ID)[Y_TRUE]
-        frame[Y_TRUE] = frame[RECORD_ID].map(labels).astype("float64")
-    return frame, [pk for pk, _, _ in batches], max((pk for pk, _, _ in outcomes), default=0)
+    if outcomes:
+        truth = np.full(len(frame), np.nan)
+        for _, batch_pk, stored, sha in outcomes:
+            part = _read_stored(stored, sha, [ROW, Y_TRUE])
+            truth[offsets[batch_pk] + part[ROW].to_numpy(dtype=np.int64)] = part[Y_TRUE]
+        frame[Y_TRUE] = truth
+    return frame, [pk for pk, *_ in batches], max((pk for pk, *_ in outcomes), default=0)
 
 
 def compute_window(version_id: int, day: date) -> MonitoringWindow | None:
