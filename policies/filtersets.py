@@ -6,12 +6,13 @@ from governance.choices import Environment
 from policies.choices import (
     Enforcement,
     ExceptionStatus,
+    PolicyChangeStatus,
     PolicyStatus,
     PolicyType,
     Severity,
     ViolationStatus,
 )
-from policies.models import Policy, PolicyException, Violation
+from policies.models import Policy, PolicyChange, PolicyException, Violation
 from registry.choices import RiskTier
 
 
@@ -70,4 +71,15 @@ class ViolationFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Violation
+        fields: list[str] = []
+
+
+class PolicyChangeFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=PolicyChangeStatus.choices)
+    policy = django_filters.CharFilter(
+        field_name="policy__policy_id", max_length=100, label="Policy id"
+    )
+
+    class Meta:
+        model = PolicyChange
         fields: list[str] = []

@@ -10,10 +10,13 @@ from core.visibility import VisibleQuerySet
 from policies.choices import (
     Enforcement,
     EvaluationTrigger,
+    ExceptionReason,
     ExceptionStatus,
     MonitoringTrigger,
+    PolicyChangeStatus,
     PolicyStatus,
     PolicyType,
+    RemediationStatus,
     Severity,
     ViolationStatus,
 )
@@ -165,6 +168,16 @@ class PolicyException(models.Model):
     end_comments = models.TextField(blank=True)
     # The "expires within 48 hours" reminder went out.
     reminded_at = models.DateTimeField(null=True, blank=True)
+    # The guide's reason for the request; empty only on requests made before it was asked.
+    reason = models.CharField(max_length=30, choices=ExceptionReason.choices, blank=True)
+    # How the failure the exception covers will be fixed, and by when.
+    remediation_plan = models.TextField(blank=True)
+    remediation_due_date = models.DateField(null=True, blank=True)
+    # The periodic review of an ACTIVE exception: when the next one is due (by the model's tier,
+    # policies.choices.EXCEPTION_REVIEW_INTERVAL_DAYS), and when its being overdue was last
+    # escalated to the approvers (once per due date).
+    next_review_due = models.DateTimeField(null=True, blank=True)
+    review_escalated_at = models.DateTimeField(null=True, blank=True)
 
     history = HistoricalRecords()
     objects = PolicyExceptionQuerySet.as_manager()
@@ -179,7 +192,10 @@ class PolicyException(models.Model):
                 name="policyexception_one_open_per_pair",
             ),
         ]
-        indexes = [models.Index(fields=["status", "expires_at"])]
+        indexes = [
+            models.Index(fields=["status", "expires_at"]),
+            models.Index(fields=["status", "next_review_due"]),
+        ]
 
     def __str__(self) -> str:
         return f"exception #{self.pk} {self.policy_id} on {self.version_id} ({self.status})"
@@ -218,6 +234,88 @@ class ExceptionApproval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} approval of exception {self.exception_id} by {self.user_id}"
+
+
+class ExceptionReviewQuerySet(VisibleQuerySet):
+    model_path = "exception__version__model"
+
+
+class ExceptionReview(models.Model):
+    """One periodic review of an ACTIVE exception by a person of an approver role: their notes
+    and where the remediation stands (a status and a percentage)."""
+
+    exception = models.ForeignKey(PolicyException, on_delete=models.PROTECT, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    role = models.CharField(max_length=40, choices=Role.choices)
+    notes = models.TextField()
+    remediation_status = models.CharField(max_length=20, choices=RemediationStatus.choices)
+    remediation_progress = models.PositiveSmallIntegerField()
+    # The due date this review answered, and whether it came after it.
+    due_at = models.DateTimeField(null=True, blank=True)
+    late = models.BooleanField(default=False)
+    next_review_due = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ExceptionReviewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(remediation_progress__lte=100),
+                name="exception_review_progress_percent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"review of exception {self.exception_id} by {self.reviewer_id}"
+
+
+class PolicyChange(models.Model):
+    """A change that relaxes an ACTIVE ENFORCE policy, waiting for a second person.
+
+    `base_document` is the policy's document when the change was proposed, `document` the one
+    proposed; `changes` the field-by-field difference and `relaxations` why it counts as
+    relaxing (policies.changes.relaxations). Approving applies `document` to the policy.
+    """
+
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="changes")
+    status = models.CharField(
+        max_length=12,
+        choices=PolicyChangeStatus.choices,
+        default=PolicyChangeStatus.PROPOSED,
+        db_index=True,
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    base_document = models.JSONField()
+    document = models.JSONField()
+    changes = models.JSONField(default=dict)
+    relaxations = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_role = models.CharField(max_length=40, choices=Role.choices, blank=True)
+    comments = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One proposal awaiting a decision per policy.
+            models.UniqueConstraint(
+                fields=["policy"],
+                condition=models.Q(status=PolicyChangeStatus.PROPOSED),
+                name="policychange_one_proposed_per_policy",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"policy change #{self.pk} of {self.policy_id} ({self.status})"
 
 
 class ViolationQuerySet(VisibleQuerySet):

@@ -7,8 +7,15 @@ from django.utils import timezone
 from core.access import authorize
 from core.choices import Action
 from core.domain import domain_action
-from policies.choices import EvaluationTrigger, PolicyStatus
-from policies.models import Policy, PolicyEvaluation, PolicyException, Violation
+from policies.choices import EvaluationTrigger, PolicyChangeStatus, PolicyStatus
+from policies.models import (
+    ExceptionReview,
+    Policy,
+    PolicyChange,
+    PolicyEvaluation,
+    PolicyException,
+    Violation,
+)
 from registry.models import ModelVersion
 
 
@@ -60,3 +67,38 @@ def exception_violations(exception: PolicyException, *, user):
         .filter(version=exception.version_id, policy=exception.policy_id)
         .order_by("-first_seen")
     )
+
+
+def overdue_exception_reviews(*, user, now=None):
+    """The ACTIVE exceptions `user` may see whose periodic review is past due, the most overdue
+    first (for a dashboard's list and count)."""
+    now = now or timezone.now()
+    return (
+        PolicyException.objects.visible_to(user)
+        .in_force(now)
+        .filter(next_review_due__lt=now)
+        .select_related("policy", "version__model")
+        .order_by("next_review_due", "id")
+    )
+
+
+def overdue_exception_review_count(*, user, now=None) -> int:
+    """How many exceptions `user` may see have an overdue review (one query)."""
+    return overdue_exception_reviews(user=user, now=now).count()
+
+
+def exception_reviews(exception: PolicyException):
+    """The exception's periodic reviews, oldest first, with their reviewers."""
+    return ExceptionReview.objects.filter(exception=exception).select_related("reviewer")
+
+
+@domain_action(Action.READ_POLICIES)
+def readable_policy_changes(*, actor):
+    """Proposed changes of policies: read by whoever reads policies (a change's document names
+    no model; its dry-run impact is limited to what the reader may see)."""
+    authorize(actor, Action.READ_POLICIES)
+    return PolicyChange.objects.select_related("policy", "proposed_by", "decided_by")
+
+
+def pending_policy_changes(policy: Policy):
+    return policy.changes.filter(status=PolicyChangeStatus.PROPOSED).select_related("proposed_by")

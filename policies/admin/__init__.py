@@ -4,7 +4,7 @@ through the same validation and services as the API."""
 import json
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from core.access import is_allowed
 from core.admin import ReadOnlyAdminMixin
@@ -13,7 +13,7 @@ from core.choices import Action
 from policies import services
 from policies.documents import to_document
 from policies.forms.policies import PolicyDocumentForm
-from policies.models import Policy, PolicyEvaluation
+from policies.models import Policy, PolicyChange, PolicyEvaluation
 
 
 class PolicyAdminForm(forms.ModelForm):
@@ -59,6 +59,14 @@ class PolicyAdmin(HistoryAdmin):
             saved = services.replace_policy(obj, actor=request.user, document=document)
         else:
             saved = services.create_policy(actor=request.user, document=document)
+        if isinstance(saved, PolicyChange):
+            # Relaxing an ACTIVE ENFORCE policy: nothing changed yet (policies.changes).
+            messages.warning(
+                request,
+                f"Not applied yet: this relaxes an ACTIVE ENFORCE policy, proposed as policy "
+                f"change #{saved.pk} for a second person's approval.",
+            )
+            return
         form.instance = saved
         obj.pk = saved.pk
 
@@ -74,4 +82,5 @@ class PolicyEvaluationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("policy", "version__model")
 
 
-from policies.admin import monitoring  # noqa: E402, F401  (exceptions, violations, webhooks)
+# Exceptions, violations and webhooks; policy changes and exception reviews.
+from policies.admin import changes, monitoring  # noqa: E402, F401

@@ -10,18 +10,35 @@ from rest_framework.response import Response
 
 from governance.api.workflow_views import visible_version
 from policies import services
+from policies.api.change_serializers import PolicyChangeOutput
 from policies.documents import PolicyDocumentInput, to_document, to_fields, validate_document
 from policies.filtersets import PolicyFilterSet
 from policies.impact import impact
-from policies.models import Policy, PolicyEvaluation
+from policies.models import Policy, PolicyChange, PolicyEvaluation
 from policies.selectors import latest_evaluations, readable_policies
 from policies.shapes import PolicyEvaluationOutput
 
 DOCUMENT_RESPONSE = OpenApiResponse(description="the policy document (the guide's shape)")
+CHANGE_RESPONSES = {
+    200: DOCUMENT_RESPONSE,
+    202: OpenApiResponse(
+        PolicyChangeOutput,
+        description="the change relaxes an ACTIVE ENFORCE policy: nothing changed yet, the "
+        "PROPOSED change awaits a second person (POST /api/v1/policy-changes/{id}/approve/)",
+    ),
+    409: OpenApiResponse(description="another relaxing change of this policy awaits a decision"),
+}
 
 
 def document_with_id(policy: Policy) -> dict:
     return {"id": policy.pk, **to_document(policy)}
+
+
+def change_answer(result: Policy | PolicyChange) -> Response:
+    """200 with the policy when the change took effect, 202 with the proposal when it waits."""
+    if isinstance(result, PolicyChange):
+        return Response(PolicyChangeOutput(result).data, status=status.HTTP_202_ACCEPTED)
+    return Response(document_with_id(result))
 
 
 class PolicyViewSet(viewsets.GenericViewSet):
@@ -52,21 +69,19 @@ class PolicyViewSet(viewsets.GenericViewSet):
         policy = services.create_policy(actor=request.user, document=document)
         return Response(document_with_id(policy), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=PolicyDocumentInput, responses={200: DOCUMENT_RESPONSE})
+    @extend_schema(request=PolicyDocumentInput, responses=CHANGE_RESPONSES)
     def update(self, request, policyId=None):
         policy = self.get_object()
         document = validate_document(request.data)
-        policy = services.replace_policy(policy, actor=request.user, document=document)
-        return Response(document_with_id(policy))
+        return change_answer(services.replace_policy(policy, actor=request.user, document=document))
 
-    @extend_schema(request=PolicyDocumentInput, responses={200: DOCUMENT_RESPONSE})
+    @extend_schema(request=PolicyDocumentInput, responses=CHANGE_RESPONSES)
     def partial_update(self, request, policyId=None):
         policy = self.get_object()
         if not isinstance(request.data, dict):
             return Response({"detail": "send a JSON object"}, status=status.HTTP_400_BAD_REQUEST)
         document = validate_document(services.merged_document(policy, request.data))
-        policy = services.replace_policy(policy, actor=request.user, document=document)
-        return Response(document_with_id(policy))
+        return change_answer(services.replace_policy(policy, actor=request.user, document=document))
 
     @extend_schema(responses={200: OpenApiResponse(description="{policyId, versions: [...]}")})
     @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)

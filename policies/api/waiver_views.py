@@ -11,15 +11,27 @@ from rest_framework.response import Response
 
 from core.errors import Invalid
 from policies import waivers
-from policies.api.waiver_serializers import DecisionInput, ExceptionRequestInput
+from policies.api.waiver_serializers import (
+    DecisionInput,
+    ExceptionRequestInput,
+    ExceptionReviewOutput,
+    ExceptionWithReviewsOutput,
+    ReviewInput,
+)
 from policies.filtersets import ExceptionFilterSet, ViolationFilterSet
-from policies.models import ExceptionApproval, Policy, PolicyException, Violation
-from policies.shapes import ExceptionOutput, ViolationOutput
+from policies.models import (
+    ExceptionApproval,
+    ExceptionReview,
+    Policy,
+    PolicyException,
+    Violation,
+)
+from policies.shapes import ViolationOutput
 from registry.api.views import validated
 from registry.models import ModelVersion
 
 DECISION_RESPONSES = {
-    200: ExceptionOutput,
+    200: ExceptionWithReviewsOutput,
     403: OpenApiResponse(description="a role or separation-of-duties rule refuses"),
     404: OpenApiResponse(description="no such exception, or not visible to you"),
     409: OpenApiResponse(description="not possible in the exception's current status"),
@@ -31,7 +43,8 @@ def exceptions_for(user):
         PolicyException.objects.visible_to(user)
         .select_related("policy", "version__model", "requested_by", "ended_by")
         .prefetch_related(
-            Prefetch("approvals", queryset=ExceptionApproval.objects.select_related("user"))
+            Prefetch("approvals", queryset=ExceptionApproval.objects.select_related("user")),
+            Prefetch("reviews", queryset=ExceptionReview.objects.select_related("reviewer")),
         )
         .order_by("-created_at", "-id")
     )
@@ -40,7 +53,7 @@ def exceptions_for(user):
 class ExceptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Policy exceptions (the guide's request form), their approvals and their status."""
 
-    serializer_class = ExceptionOutput
+    serializer_class = ExceptionWithReviewsOutput
     filterset_class = ExceptionFilterSet
 
     def get_queryset(self):
@@ -49,12 +62,14 @@ class ExceptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return exceptions_for(self.request.user)
 
     def _answer(self, exception, code=status.HTTP_200_OK):
-        return Response(ExceptionOutput(self.get_queryset().get(pk=exception.pk)).data, status=code)
+        return Response(
+            ExceptionWithReviewsOutput(self.get_queryset().get(pk=exception.pk)).data, status=code
+        )
 
     @extend_schema(
         request=ExceptionRequestInput,
         responses={
-            201: ExceptionOutput,
+            201: ExceptionWithReviewsOutput,
             400: OpenApiResponse(description="policy allows no exceptions, duration too long…"),
             403: OpenApiResponse(description="only the owner of the version's model requests"),
             404: OpenApiResponse(description="no such version, or not visible to you"),
@@ -96,6 +111,24 @@ class ExceptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def revoke(self, request, pk=None):
         """MRC withdraws a requested or active exception."""
         return self._decide(request, "revoke")
+
+    @extend_schema(
+        request=ReviewInput,
+        responses={
+            201: ExceptionReviewOutput,
+            400: OpenApiResponse(description="notes missing, progress inconsistent…"),
+            403: OpenApiResponse(description="not an approver role of this exception, or barred"),
+            404: OpenApiResponse(description="no such exception, or not visible to you"),
+            409: OpenApiResponse(description="the exception is not ACTIVE"),
+        },
+    )
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def reviews(self, request, pk=None):
+        """Record a periodic review of an ACTIVE exception: notes and the remediation's status
+        and percentage; the next review falls due by the model's tier."""
+        data = validated(ReviewInput, request)
+        review = waivers.record_review(self.get_object(), actor=request.user, **data)
+        return Response(ExceptionReviewOutput(review).data, status=status.HTTP_201_CREATED)
 
 
 class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -6,6 +6,7 @@ from django import forms
 
 from core.api.fields import MAX_TEXT
 from governance.separation import exception_roles
+from policies.choices import ExceptionReason, RemediationStatus
 from policies.durations import MAX_DAYS
 from policies.models import Policy
 from policies.waivers import requestable_policies
@@ -37,6 +38,19 @@ class ExceptionRequestForm(forms.Form):
         help_text="At most the policy's maxDuration.",
     )
     monitoring_plan = _text("Monitoring plan", "Additional monitoring during the exception.")
+    reason = forms.ChoiceField(
+        label="Reason",
+        choices=ExceptionReason.choices,
+        help_text="Why an exception is needed (the guide's four cases).",
+    )
+    remediation_plan = _text(
+        "Remediation plan", "How the failure will be fixed so the exception is no longer needed."
+    )
+    remediation_due_date = forms.DateField(
+        label="Remediation due date",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="When the remediation will be complete (today or later).",
+    )
 
     def __init__(self, *args, version, **kwargs):
         super().__init__(*args, **kwargs)
@@ -56,3 +70,15 @@ class ExceptionRequestForm(forms.Form):
 
 class ExceptionDecisionForm(forms.Form):
     comments = forms.CharField(max_length=MAX_TEXT, required=False, widget=forms.Textarea)
+
+
+class ExceptionReviewForm(forms.Form):
+    """A periodic review of an ACTIVE exception (the API takes the same fields)."""
+
+    notes = _text("Review notes", "What the review found: is the exception still needed?")
+    remediation_status = forms.ChoiceField(
+        label="Remediation status", choices=RemediationStatus.choices
+    )
+    remediation_progress = forms.IntegerField(
+        label="Remediation progress (%)", min_value=0, max_value=100
+    )

@@ -17,8 +17,8 @@ from policies.documents import to_document, to_fields
 from policies.filtersets import PolicyFilterSet
 from policies.forms.policies import PolicyDocumentForm
 from policies.impact import impact
-from policies.models import Policy
-from policies.selectors import readable_policies
+from policies.models import Policy, PolicyChange
+from policies.selectors import pending_policy_changes, readable_policies
 
 PAGE_SIZE = 50
 
@@ -54,6 +54,7 @@ def policy_detail(request, policy_id: str):
             "impact": rows,
             "failing": sum(1 for row in rows if not row["passed"]),
             "history": history,
+            "pending_changes": pending_policy_changes(policy),
             "can_write": is_allowed(request.user, Action.WRITE_POLICY),
         },
     )
@@ -79,6 +80,14 @@ def policy_edit(request, policy_id: str | None = None):
             except DomainError as error:
                 form.add_error(None, error.detail)
             else:
+                if isinstance(saved, PolicyChange):
+                    messages.warning(
+                        request,
+                        f"This change relaxes an ACTIVE ENFORCE policy: proposed as change "
+                        f"#{saved.pk}; it takes effect once another Security Architect or an MRC "
+                        "member approves it.",
+                    )
+                    return redirect("policy-change-detail", pk=saved.pk)
                 messages.success(request, f"Saved policy {saved.policy_id}.")
                 return redirect("policy-detail", policy_id=saved.policy_id)
     return render(

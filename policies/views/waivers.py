@@ -8,13 +8,18 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError, Invalid
 from policies import waivers
 from policies.filtersets import ExceptionFilterSet
-from policies.forms.waivers import ExceptionDecisionForm, ExceptionRequestForm
-from policies.models import ExceptionApproval, PolicyException
+from policies.forms.waivers import (
+    ExceptionDecisionForm,
+    ExceptionRequestForm,
+    ExceptionReviewForm,
+)
+from policies.models import ExceptionApproval, ExceptionReview, PolicyException
 from policies.selectors import exception_checks, exception_violations
 from registry.models import ModelVersion
 
@@ -27,7 +32,8 @@ def _exceptions(user):
         PolicyException.objects.visible_to(user)
         .select_related("policy", "version__model__owner", "requested_by", "ended_by")
         .prefetch_related(
-            Prefetch("approvals", queryset=ExceptionApproval.objects.select_related("user"))
+            Prefetch("approvals", queryset=ExceptionApproval.objects.select_related("user")),
+            Prefetch("reviews", queryset=ExceptionReview.objects.select_related("reviewer")),
         )
         .order_by("-created_at", "-id")
     )
@@ -37,7 +43,11 @@ def _exceptions(user):
 def exception_list(request):
     filterset = ExceptionFilterSet(request.GET, queryset=_exceptions(request.user))
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "policies/exception_list.html", {"filter": filterset, "page": page})
+    return render(
+        request,
+        "policies/exception_list.html",
+        {"filter": filterset, "page": page, "now": timezone.now()},
+    )
 
 
 @login_required
@@ -74,7 +84,7 @@ def exception_request(request, version_pk: int):
 
 
 @login_required
-def exception_detail(request, pk: int):
+def exception_detail(request, pk: int, review_form: ExceptionReviewForm | None = None):
     exception = get_object_or_404(_exceptions(request.user), pk=pk)
     checks = exception_checks(exception, user=request.user)
     given = waivers.approved_roles(exception)
@@ -88,6 +98,11 @@ def exception_detail(request, pk: int):
             "checks": Paginator(checks, PAGE_SIZE).get_page(request.GET.get("page")),
             "violations": exception_violations(exception, user=request.user)[:50],
             "form": ExceptionDecisionForm(),
+            "reason": exception.get_reason_display() if exception.reason else "",
+            "review_overdue": waivers.review_is_overdue(exception),
+            "review_interval": waivers.review_interval(exception).days,
+            "can_review": waivers.may_review(exception, request.user),
+            "review_form": review_form or ExceptionReviewForm(),
         },
     )
 
@@ -107,4 +122,23 @@ def exception_decide(request, pk: int, decision: str):
         messages.error(request, f"Refused: {error.detail}")
     else:
         messages.success(request, f"Exception #{pk}: {decision} recorded.")
+    return redirect("exception-detail", pk=pk)
+
+
+@require_POST
+@login_required
+def exception_review(request, pk: int):
+    exception = get_object_or_404(_exceptions(request.user), pk=pk)
+    form = ExceptionReviewForm(request.POST)
+    if not form.is_valid():
+        return exception_detail(request, pk, review_form=form)
+    try:
+        waivers.record_review(exception, actor=request.user, **form.cleaned_data)
+    except Invalid as error:
+        form.add_error(None, error.detail)
+        return exception_detail(request, pk, review_form=form)
+    except DomainError as error:
+        messages.error(request, f"Refused: {error.detail}")
+    else:
+        messages.success(request, f"Exception #{pk}: review recorded.")
     return redirect("exception-detail", pk=pk)

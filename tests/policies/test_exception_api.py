@@ -31,6 +31,9 @@ FORM = {
     "mitigation": "Network isolation; the layer is removed in the next build.",
     "durationDays": 7,
     "monitoringPlan": "Daily scan re-run and SOC watch on the endpoint.",
+    "reason": "EMERGENCY_DEPLOYMENT",
+    "remediationPlan": "Rebuild the image without the flagged layer.",
+    "remediationDueDate": "2099-01-31",
 }
 
 

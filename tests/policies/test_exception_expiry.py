@@ -4,6 +4,7 @@ the owner and MRC are alerted, and the dashboard shows it."""
 
 from __future__ import annotations
 
+import datetime
 from datetime import timedelta
 
 import pytest
@@ -57,6 +58,9 @@ def active_exception(users, policy, version, days=3) -> PolicyException:
         mitigation="m",
         duration_days=days,
         monitoring_plan="p",
+        reason="TECHNICAL_LIMITATION",
+        remediation_plan="fix it",
+        remediation_due_date=datetime.date(2099, 1, 1),
     )
     waivers.approve_exception(exception, actor=users[Role.MRC])
     exception.refresh_from_db()

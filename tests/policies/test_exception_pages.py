@@ -18,6 +18,9 @@ FORM = {
     "mitigation": "Isolated network",
     "duration_days": "5",
     "monitoring_plan": "Daily re-scan",
+    "reason": "TECHNICAL_LIMITATION",
+    "remediation_plan": "Replace the scanner-flagged dependency",
+    "remediation_due_date": "2099-01-31",
 }
 
 

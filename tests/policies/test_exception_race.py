@@ -1,6 +1,7 @@
 """Two MRC approvals racing on one LOW-tier exception: one approval, one activation, the other
 409 (PostgreSQL row locks)."""
 
+import datetime
 import threading
 
 import pytest
@@ -39,6 +40,9 @@ def test_two_approvals_racing_activate_once():
         mitigation="m",
         duration_days=2,
         monitoring_plan="p",
+        reason="TECHNICAL_LIMITATION",
+        remediation_plan="fix it",
+        remediation_due_date=datetime.date(2099, 1, 1),
     )
     barrier = threading.Barrier(2)
     outcomes = []

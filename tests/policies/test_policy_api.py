@@ -255,11 +255,16 @@ def test_patch_merges_into_the_document(api, users):
     make_policy(api, users)
     response = api(users[Role.SECURITY_ARCHITECT]).patch(
         "/api/v1/policies/security-scan-required/",
-        {"enforcement": "WARN", "scope": {"riskTiers": ["HIGH"]}},
+        # A tightening (a relaxing patch of an ACTIVE ENFORCE policy waits for a second person:
+        # tests/policies/test_policy_change_api.py).
+        {"severity": "CRITICAL", "scope": {"riskTiers": ["LOW", "MEDIUM", "HIGH"]}},
         format="json",
     )
     assert response.status_code == 200, response.json()
     body = response.json()
-    assert body["enforcement"] == "WARN"
-    assert body["scope"] == {"riskTiers": ["HIGH"], "environments": ["staging", "production"]}
+    assert body["severity"] == "CRITICAL"
+    assert body["scope"] == {
+        "riskTiers": ["LOW", "MEDIUM", "HIGH"],
+        "environments": ["staging", "production"],
+    }
     assert Policy.history.count() == 2

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from core.choices import Role
-from policies.models import Policy
+from policies.models import Policy, PolicyChange
 
 pytestmark = pytest.mark.django_db
 
@@ -43,10 +43,19 @@ def test_security_architect_edits_and_dry_runs_through_the_page(client, users, p
     assert "Dry run" in dry.content.decode()
     policy.refresh_from_db()
     assert policy.status == "ACTIVE"
+    # Taking an ACTIVE ENFORCE policy to DRAFT relaxes it: proposed, decided by a second person.
     saved = client.post(f"/policies/{policy.policy_id}/edit/", {"document": json.dumps(document)})
     assert saved.status_code == 302
+    change = PolicyChange.objects.get(policy=policy)
+    assert saved.url == f"/policy-changes/{change.pk}/"
+    policy.refresh_from_db()
+    assert policy.status == "ACTIVE"
+    client.force_login(users[Role.MRC])
+    decided = client.post(f"/policy-changes/{change.pk}/approve/", {"comments": "rework it"})
+    assert decided.status_code == 302
     policy.refresh_from_db()
     assert policy.status == "DRAFT"
+    client.force_login(users[Role.SECURITY_ARCHITECT])
     broken = {**document, "rules": [{"condition": "version.nope == 1", "message": "x"}]}
     refused = client.post(f"/policies/{policy.policy_id}/edit/", {"document": json.dumps(broken)})
     assert "rule 0" in refused.content.decode()

@@ -2,7 +2,11 @@
 reports' counts, its open exceptions end (REVOKED, "policy retired", audited) and its open
 violations are resolved — in the retirement's own transaction, whichever way the policy is
 retired (API PUT or PATCH, the policy page, the admin, `load_policies`). Its results stay on
-record: the evidence bundle still holds every evaluation it made."""
+record: the evidence bundle still holds every evaluation it made.
+
+Retiring an ACTIVE ENFORCE policy relaxes it (policies.changes): through the API, the page and
+the admin it is proposed by one Security Architect and takes effect, with all the above, when a
+second person (here an MRC member) approves it, through the same way in."""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from core.choices import Role
 from governance.models import Notification
 from policies import compliance, monitoring, services, waivers
 from policies.documents import to_document
-from policies.models import Policy, PolicyException, Violation
+from policies.models import Policy, PolicyChange, PolicyException, Violation
 from tests.factories import ArtifactFactory, ModelVersionFactory, RegisteredModelFactory
 
 pytestmark = pytest.mark.django_db
@@ -77,11 +81,26 @@ def fleet(users):
     return {"scan": scan, "docs": docs, "active": active, "requested": requested, **made}
 
 
+def proposed(policy) -> PolicyChange:
+    """The retirement waits for its second person: nothing changed yet."""
+    change = PolicyChange.objects.get(policy=policy, status="PROPOSED")
+    assert Policy.objects.get(pk=policy.pk).status == "ACTIVE"
+    return change
+
+
+def approve_by_api(users, api, change):
+    response = api(users[Role.MRC]).post(
+        f"/api/v1/policy-changes/{change.pk}/approve/", {}, format="json"
+    )
+    assert response.status_code == 200, response.content
+
+
 def retire_by_api_patch(users, api, client, policy, tmp_path):
     response = api(users[Role.SECURITY_ARCHITECT]).patch(
         f"/api/v1/policies/{policy.policy_id}/", {"status": "RETIRED"}, format="json"
     )
-    assert response.status_code == 200, response.content
+    assert response.status_code == 202, response.content
+    approve_by_api(users, api, proposed(policy))
 
 
 def retire_by_api_put(users, api, client, policy, tmp_path):
@@ -89,7 +108,8 @@ def retire_by_api_put(users, api, client, policy, tmp_path):
     response = api(users[Role.SECURITY_ARCHITECT]).put(
         f"/api/v1/policies/{policy.policy_id}/", document, format="json"
     )
-    assert response.status_code == 200, response.content
+    assert response.status_code == 202, response.content
+    approve_by_api(users, api, proposed(policy))
 
 
 def retire_on_the_page(users, api, client, policy, tmp_path):
@@ -99,6 +119,10 @@ def retire_on_the_page(users, api, client, policy, tmp_path):
         f"/policies/{policy.policy_id}/edit/", {"document": json.dumps(document)}
     )
     assert response.status_code == 302
+    change = proposed(policy)
+    client.force_login(users[Role.MRC])
+    decided = client.post(f"/policy-changes/{change.pk}/approve/", {"comments": ""})
+    assert decided.status_code == 302
 
 
 def retire_in_the_admin(users, api, client, policy, tmp_path):
@@ -108,12 +132,30 @@ def retire_in_the_admin(users, api, client, policy, tmp_path):
         f"/admin/policies/policy/{policy.pk}/change/", {"document": json.dumps(document)}
     )
     assert response.status_code == 302, response.content.decode()[:500]
+    change = proposed(policy)
+    client.force_login(users[Role.MRC])
+    decided = client.post(
+        "/admin/policies/policychange/",
+        {"action": "approve", "_selected_action": [change.pk]},
+    )
+    assert decided.status_code == 302, decided.content.decode()[:500]
 
 
 def retire_by_load_policies(users, api, client, policy, tmp_path):
     path = tmp_path / "retire.json"
     path.write_text(json.dumps({**to_document(policy), "status": "RETIRED"}))
     call_command("load_policies", str(path), verbosity=0)
+
+
+def retire(users, policy, status="RETIRED") -> None:
+    """Propose (a Security Architect) and approve (an MRC member) through the services."""
+    change = services.replace_policy(
+        policy,
+        actor=users[Role.SECURITY_ARCHITECT],
+        document={**to_document(policy), "status": status},
+    )
+    assert isinstance(change, PolicyChange)
+    services.approve_policy_change(change, actor=users[Role.MRC])
 
 
 WAYS = {
@@ -135,7 +177,9 @@ def test_retiring_ends_its_exceptions_and_violations_at_once(
     WAYS[way](users, api, client, scan, tmp_path)
     scan.refresh_from_db()
     assert scan.status == "RETIRED"
-    by = None if way == "load_policies" else users[Role.SECURITY_ARCHITECT]
+    # Ended by whoever made the retirement take effect: the approver (the operator's file load
+    # is the system).
+    by = None if way == "load_policies" else users[Role.MRC]
     for key, was in (("active", "ACTIVE"), ("requested", "REQUESTED")):
         exception = PolicyException.objects.get(pk=fleet[key].pk)
         assert exception.status == "REVOKED"
@@ -166,13 +210,15 @@ def test_a_failed_retirement_leaves_the_exceptions_as_they_were(users, api, flee
     def broken(policy):
         raise RuntimeError("the sweep could not be queued")
 
+    change = services.replace_policy(
+        fleet["scan"],
+        actor=users[Role.SECURITY_ARCHITECT],
+        document={**to_document(fleet["scan"]), "status": "RETIRED"},
+    )
     monkeypatch.setattr(services, "policy_changed", broken)
     with pytest.raises(RuntimeError):
-        services.replace_policy(
-            fleet["scan"],
-            actor=users[Role.SECURITY_ARCHITECT],
-            document={**to_document(fleet["scan"]), "status": "RETIRED"},
-        )
+        services.approve_policy_change(change, actor=users[Role.MRC])
+    assert PolicyChange.objects.get(pk=change.pk).status == "PROPOSED"
     assert Policy.objects.get(policy_id="scan").status == "ACTIVE"
     assert PolicyException.objects.get(pk=fleet["active"].pk).status == "ACTIVE"
     assert PolicyException.objects.get(pk=fleet["requested"].pk).status == "REQUESTED"
@@ -183,11 +229,7 @@ def test_a_failed_retirement_leaves_the_exceptions_as_they_were(users, api, flee
 def test_only_a_retirement_ends_exceptions(users, fleet):
     """DRAFT (being reworked) resolves the violations — it judges nothing meanwhile — but
     keeps the exceptions for when it comes back."""
-    services.replace_policy(
-        fleet["scan"],
-        actor=users[Role.SECURITY_ARCHITECT],
-        document={**to_document(fleet["scan"]), "status": "DRAFT"},
-    )
+    retire(users, fleet["scan"], status="DRAFT")
     assert PolicyException.objects.get(pk=fleet["active"].pk).status == "ACTIVE"
     assert Violation.objects.open().filter(policy=fleet["scan"]).count() == 0
 
@@ -219,11 +261,7 @@ def test_reports_leave_a_retired_policy_out_of_their_counts(users, fleet):
     assert before["monitoring"]["opened"] == 2
     assert any("2 versions fail scan" in r.finding for r in before["recommendations"]["found"])
 
-    services.replace_policy(
-        fleet["scan"],
-        actor=users[Role.SECURITY_ARCHITECT],
-        document={**to_document(fleet["scan"]), "status": "RETIRED"},
-    )
+    retire(users, fleet["scan"])
     after = monthly()
     failures = after["failures"]
     assert [row["policy"] for row in failures["by_policy"]] == ["docs"]
