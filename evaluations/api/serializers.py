@@ -179,5 +179,6 @@ class MonitoringWindowOutput(serializers.Serializer):
 
 
 class MonitoringOutput(serializers.Serializer):
+    version = serializers.IntegerField(help_text="the version's id")
     lastBatchAt = serializers.DateTimeField(allow_null=True)
     windows = MonitoringWindowOutput(many=True, help_text="newest first")

@@ -95,7 +95,9 @@ def _names(values: Iterable[Any]) -> str:
 
 
 def _csv_header(handle: BinaryIO) -> list[str]:
-    header = pd.read_csv(handle, header=None, nrows=1, dtype=str, keep_default_na=False)
+    header = pd.read_csv(
+        handle, header=None, nrows=1, dtype=str, keep_default_na=False, encoding="utf-8-sig"
+    )
     handle.seek(0)
     return [str(v) for v in header.iloc[0].tolist()] if len(header) else []
 

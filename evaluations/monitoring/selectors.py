@@ -48,8 +48,9 @@ def windows_of(version_id: int, limit: int = MAX_WINDOWS) -> list[MonitoringWind
 
 
 def monitoring_document(version_id: int) -> dict:
-    """`{"lastBatchAt", "windows": [...]}`, newest window first."""
+    """`{"version", "lastBatchAt", "windows": [...]}`, newest window first."""
     return {
+        "version": version_id,
         "lastBatchAt": _iso(last_batch_at(version_id)),
         "windows": [window_document(w) for w in windows_of(version_id)],
     }

@@ -608,10 +608,20 @@ def _store_window(
                 "scorePsi": metrics.get("scorePsi"),
             },
         )
-        transaction.on_commit(
-            lambda: window_computed.send(sender=MonitoringWindow, version_id=version_id, start=day)
-        )
+        transaction.on_commit(lambda: _announce(version_id, day))
     return window
+
+
+def _announce(version_id: int, day: date) -> None:
+    """Tell the layers above (continuous monitoring) that the window is stored; their failure
+    is logged, never undoes the window."""
+    for receiver, result in window_computed.send_robust(
+        sender=MonitoringWindow, version_id=version_id, start=day
+    ):
+        if isinstance(result, Exception):
+            logger.error(
+                "after monitoring window %s %s: %s failed: %r", version_id, day, receiver, result
+            )
 
 
 def run_window_job(version_id: int, day_iso: str) -> dict:

@@ -231,7 +231,7 @@ def test_who_may_read_monitoring(api, users, version, role, allowed):
     response = api(users[role]).get(monitoring_url(version))
     assert (response.status_code == 200) is allowed, response.content
     if allowed:
-        assert response.json() == {"lastBatchAt": None, "windows": []}
+        assert response.json() == {"version": version.pk, "lastBatchAt": None, "windows": []}
 
 
 # ---- outcomes -----------------------------------------------------------------------------
