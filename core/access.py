@@ -1,8 +1,9 @@
 """Who may do what: the contract's table, written once. Every way in (API, pages, admin) asks here.
 
 A rule names the roles that may act on any model, the roles that may act only on models they
-own (an object permission held through django-guardian, granted to the owner when the model is
-registered), and whether the action writes (auditors never write). Separation of duties, which
+own (the model's `owner`: read from the row already loaded, so a check costs no query; the
+django-guardian object permissions granted to the owner at registration serve the admin), and
+whether the action writes (auditors never write). Separation of duties, which
 depends on the version's history rather than on roles, is in governance/separation.py.
 """
 
@@ -111,7 +112,10 @@ def superuser_reads(user, rule: Rule) -> bool:
 
 
 def owns(user, model) -> bool:
-    return model is not None and user.has_perm(OWNER_PERMISSION, model)
+    # The owner column, not guardian's object permission: the same answer (the permission is
+    # granted to the owner and to nobody else) without the two permission queries per request,
+    # and it follows an owner changed in the admin. A superuser owns only what they own.
+    return model is not None and user.pk is not None and model.owner_id == user.pk
 
 
 def refusal(user, action: str, *, model=None) -> str | None:

@@ -20,6 +20,10 @@ class Role(models.TextChoices):
 # Roles that read the whole registry (models, versions, audit, policies, evaluations, reports).
 READ_ALL_ROLES = frozenset({Role.MRC, Role.SECURITY_ARCHITECT, Role.AUDITOR, Role.EXECUTIVE})
 
+# The roles granted the role-wide view permission on registered models (governance migrations
+# 0001 and 0006): they see every model; anyone else sees the models they own.
+SEE_ALL_MODELS_ROLES = READ_ALL_ROLES | {Role.SRE, Role.SCANNER}
+
 
 # Roles people hold; the Scanner is a pipeline's service account, which reads the registry and
 # records scans and is given nothing meant for people (policies, compliance, dashboards).

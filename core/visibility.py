@@ -3,10 +3,12 @@
 Everything governed hangs under a registered model (a version, its artifacts, approvals,
 transitions, policy results, exceptions, violations, evaluation runs; a tier change request).
 So "which records may this user see" is derived from one question, "which registered models may
-this user see", answered once here: every model for the holders of the role-wide view
-permission (MRC, Security Architect, SRE, Auditor, Executive; superusers too, through
-django-guardian), else those the user holds the django-guardian object permission on (an owner's
-own models).
+this user see", answered once here: every model for the roles that hold the role-wide view
+permission (`core.choices.SEE_ALL_MODELS_ROLES`: MRC, Security Architect, SRE, Auditor,
+Executive, Scanner; superusers too), else those the user owns (`RegisteredModel.owner`). Both
+are answered from what the request has already loaded (the user's roles, one query per request)
+and a plain column filter, so visibility adds no query of its own; a test holds the role set
+equal to the groups' granted permission.
 
 A queryset class names the path from its record to the registered model (`model_path`) and
 inherits `visible_to(user)`; nothing filters by owner by hand. Like NetBox's
@@ -25,16 +27,15 @@ import enum
 
 from django.apps import apps
 from django.db import models
-from guardian.shortcuts import get_objects_for_user
 
-from core.access import OWNER_PERMISSION, RULES, superuser_reads
-from core.choices import Role
+from core.access import RULES, superuser_reads
+from core.choices import SEE_ALL_MODELS_ROLES, Role
 from core.roles import roles_of
 
 # The registered model is the root of visibility; it is looked up by name because
 # registry.models itself builds on this module.
 ROOT_MODEL = ("registry", "RegisteredModel")
-VIEW_PERMISSION = "registry.view_registeredmodel"
+VIEW_PERMISSION = "registry.view_registeredmodel"  # what SEE_ALL_MODELS_ROLES are granted
 
 
 class Reach(enum.Enum):
@@ -76,13 +77,10 @@ def restrict_models(queryset, user, action: str | None = None) -> models.QuerySe
     if scope is Reach.NONE:
         return queryset.none()
     if scope is Reach.OWN:
-        # The owner's object permission only (a global permission would mean "everything").
-        queryset = get_objects_for_user(
-            user, OWNER_PERMISSION, klass=queryset, accept_global_perms=False
-        )
-    if user.has_perm(VIEW_PERMISSION):  # the role-wide permission, or a superuser
-        return None if scope is Reach.ANY else queryset
-    return get_objects_for_user(user, VIEW_PERMISSION, klass=queryset, accept_global_perms=False)
+        return queryset.filter(owner_id=user.pk)
+    if user.is_superuser or roles_of(user) & SEE_ALL_MODELS_ROLES:
+        return None
+    return queryset.filter(owner_id=user.pk)
 
 
 class VisibleQuerySet(models.QuerySet):

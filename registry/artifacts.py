@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from audit.choices import AuditAction, EventType
@@ -72,6 +73,15 @@ def _scan_values(security_scan: dict[str, Any], *, actor, rules_version: str = "
         "scanned_by": None if actor is SYSTEM else actor,
         "scan_rules_version": rules_version,
     }
+
+
+def queue_in_transaction() -> bool:
+    """Whether a job can be queued inside the current transaction: with the ORM broker the job
+    is a row in the same database, so queueing it with the change is one commit and never a
+    change without its job (an outbox). Another broker (Redis) sees the job at once, before the
+    change commits, so it is queued after the commit; so is a synchronous cluster (tests), which
+    would run the job inside the caller's transaction."""
+    return bool(Conf.ORM) and not Conf.SYNC
 
 
 def enqueue_scan(artifact_id: int) -> None:
@@ -163,7 +173,11 @@ def add_artifact(
             custody.discard(storage_name)  # nothing half-stored: no record, no bytes
         raise
     pk = artifact.pk
-    transaction.on_commit(lambda: enqueue_scan(pk))
+    if queue_in_transaction():
+        # The job row commits with the artifact, or neither does (a failure is the change's).
+        async_task(SCAN_TASK, pk, task_name=f"scan artifact {pk}", group="scans")
+    else:
+        transaction.on_commit(lambda: enqueue_scan(pk))
     return artifact
 
 
@@ -202,8 +216,14 @@ def update_artifact(
         authorize(actor, Action.CHANGE_ARTIFACT, model=version.model, version_id=version.pk)
     if security_scan is not None:
         _authorize_scan(actor, version)
-    version = _locked_version(version)
-    artifact = Artifact.objects.select_for_update().get(pk=artifact.pk)
+    # The artifact and its version locked and read in one query (the version's state decides
+    # what may change; a concurrent transition waits for us or we for it).
+    artifact = (
+        Artifact.objects.select_related("version__model", "scanned_by")
+        .select_for_update(of=("self", "version"))
+        .get(pk=artifact.pk)
+    )
+    version = artifact.version
     if "sha256" in identity:
         identity["sha256"] = identity["sha256"].lower()
     if artifact.held and {"uri", "sha256"} & set(_changes(artifact, identity)):

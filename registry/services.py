@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from guardian.models import UserObjectPermission
 
 from audit.choices import AuditAction, EventType
@@ -24,24 +24,22 @@ OWNER_OBJECT_PERMISSIONS = ("registry.view_registeredmodel", "registry.change_re
 
 
 def grant_owner_permissions(model: RegisteredModel, user) -> None:
-    """The object permissions that make `user` this model's owner (see core.access): both in
-    two queries (guardian's assign_perm takes five per permission), a grant already held left
-    as it is."""
-    content_type = ContentType.objects.get_for_model(model)
+    """The django-guardian object permissions of the model's owner (the admin's per-object
+    permissions; core.access reads the owner column itself), in one INSERT ... SELECT (guardian's
+    assign_perm takes five queries per permission); a grant already held is left as it is."""
+    content_type = ContentType.objects.get_for_model(model)  # cached by Django after the first
     codenames = [name.split(".", 1)[1] for name in OWNER_OBJECT_PERMISSIONS]
-    permissions = Permission.objects.filter(content_type=content_type, codename__in=codenames)
-    UserObjectPermission.objects.bulk_create(
-        [
-            UserObjectPermission(
-                permission=permission,
-                user=user,
-                content_type=content_type,
-                object_pk=str(model.pk),
-            )
-            for permission in permissions
-        ],
-        ignore_conflicts=True,
-    )
+    table = UserObjectPermission._meta.db_table
+    permissions = Permission._meta.db_table
+    placeholders = ", ".join(["%s"] * len(codenames))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (permission_id, content_type_id, object_pk, user_id) "  # noqa: S608 (table names from the models, values bound)
+            f"SELECT id, content_type_id, %s, %s FROM {permissions} "
+            f"WHERE content_type_id = %s AND codename IN ({placeholders}) "
+            "ON CONFLICT DO NOTHING",
+            [str(model.pk), user.pk, content_type.pk, *codenames],
+        )
 
 
 def decide_tier(risk_tier: str | None, risk_assessment: dict | None) -> TierDecision:

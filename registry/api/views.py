@@ -78,7 +78,9 @@ class ModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         version = services.create_version(
             model, actor=request.user, **validated(VersionCreateInput, request)
         )
-        version = versions_with_artifacts(ModelVersion.objects).get(pk=version.pk)
+        # Answered from the objects in hand, not read back: a new version has no artifacts yet,
+        # and its model and creator are the ones just used.
+        version._prefetched_objects_cache = {"artifacts": Artifact.objects.none()}
         return Response(VersionOutput(version).data, status=status.HTTP_201_CREATED)
 
 
@@ -88,9 +90,11 @@ class VersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        return versions_with_artifacts(
-            ModelVersion.objects.visible_to(self.request.user).order_by("-created_at", "-id")
-        )
+        visible = ModelVersion.objects.visible_to(self.request.user)
+        if self.action == "artifacts" and self.request.method == "POST":
+            # Adding an artifact reads the version's model, not its artifacts.
+            return visible.select_related("model")
+        return versions_with_artifacts(visible.order_by("-created_at", "-id"))
 
     @extend_schema(request=VersionUpdateInput, responses=VersionOutput)
     def partial_update(self, request, pk=None):

@@ -33,14 +33,13 @@ from django.db.models import ForeignKey
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
-from guardian.shortcuts import remove_perm
 from rest_framework.test import APIClient
 
 from audit.choices import AuditAction, EventType
 from audit.models import Report, ReportKind, ReportStatus
 from audit.services import record_event
 from core.access import RULES, is_allowed
-from core.choices import Role
+from core.choices import SEE_ALL_MODELS_ROLES, Role
 from core.visibility import VisibleQuerySet
 from governance import dashboard
 from governance.models import Notification, StateTransition
@@ -494,11 +493,22 @@ def test_my_requests_leave_out_versions_the_submitter_may_no_longer_see(world):
     owner1 = world.users["owner1"]
     model = RegisteredModel.objects.get(pk=world.one.ids["model"])
     assert [v.version for v in dashboard.my_requests(owner1)] == ["9.9.9-o1"]
-    for permission in ("registry.view_registeredmodel", "registry.change_registeredmodel"):
-        remove_perm(permission, owner1, model)
+    # Ownership moves (as the admin moves it): what owner1 sees follows the owner column.
+    RegisteredModel.objects.filter(pk=model.pk).update(owner=world.users["owner2"])
     owner1 = type(owner1).objects.get(pk=owner1.pk)  # as on the next request
     assert list(dashboard.my_requests(owner1)) == []
     assert world.one.leaks(json.dumps(dashboard.dashboard_document(owner1), default=str)) == []
+
+
+def test_the_roles_that_see_every_model_are_those_granted_the_view_permission():
+    """Visibility reads roles, not permissions (no query); the two must never drift apart."""
+    granted = set(
+        Group.objects.filter(
+            permissions__codename="view_registeredmodel",
+            permissions__content_type__app_label="registry",
+        ).values_list("name", flat=True)
+    )
+    assert granted == set(SEE_ALL_MODELS_ROLES)
 
 
 def test_a_user_without_any_role_sees_nothing(world, make_user):
