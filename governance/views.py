@@ -13,7 +13,7 @@ from core.access import is_allowed
 from core.choices import Action, Role
 from core.errors import DomainError, Invalid
 from core.roles import roles_of
-from governance import dashboard, promotion, tier_changes
+from governance import dashboard, diagram, promotion, tier_changes
 from governance.forms import DecisionForm, TierChangeForm
 from governance.models import Notification, RiskTierChangeRequest
 from governance.notifications import mark_read
@@ -148,7 +148,11 @@ def notifications(request):
 
 @login_required
 def workflow(request):
-    return render(request, "governance/workflow.html", {"routes": route_table()})
+    return render(
+        request,
+        "governance/workflow.html",
+        {"routes": route_table(), "diagram_svg": diagram.to_svg()},
+    )
 
 
 @login_required

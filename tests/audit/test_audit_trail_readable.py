@@ -139,7 +139,7 @@ def test_admin_event_list_names_and_searches_by_model_name(client, users):
         html = client.get(url).content.decode()
     assert "fraud-detector 1.1.0</a>" in html
     assert '<details class="audit-details"><summary>' in html
-    assert "css/admin-audit.css" in html
+    assert "css/admin.css" in html
     events_about(churn, 20, user=owner)
     with CaptureQueriesContext(connection) as many:
         html = client.get(url).content.decode()
