@@ -192,6 +192,9 @@ EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "model-registry@localhost")
 # The address people reach the product at, for links in emails.
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
+# The MLflow tracking server whose registry is governed here (registry/mlflow/, docs/mlflow.md):
+# when set, the scheduled job of migration registry 0005 syncs it; empty, the job does nothing.
+MLFLOW_TRACKING_URI = env("MLFLOW_TRACKING_URI")
 
 # Background jobs: django-q2 on the ORM broker by default, Redis when Q_REDIS_URL is set.
 Q_CLUSTER = {

@@ -38,6 +38,7 @@ from governance.routing import (
 from policies.choices import EvaluationTrigger
 from policies.gate import GateOutcome, evaluate_gate
 from registry.choices import VersionState
+from registry.mlflow import sync as mlflow_sync
 from registry.models import ModelVersion, RegisteredModel
 
 S = VersionState
@@ -445,6 +446,7 @@ def deploy_version(version: ModelVersion, *, actor, comments: str = "") -> StepR
             state=version.state,
         ).about(model_id=version.model_id, version_id=version.pk)
     _move(version, make, action=action, user=actor, comments=comments)
+    mlflow_sync.version_deployed(version)  # an MLflow version: its aliases follow, on commit
     notify(
         _people_concerned(version),
         kind=NotificationKind.DEPLOYED,

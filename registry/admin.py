@@ -15,7 +15,7 @@ from core.errors import DomainError
 from governance import promotion
 from governance.dashboard import pending_reviews
 from governance.forms import DecisionForm
-from registry.models import Artifact, ModelVersion, RegisteredModel
+from registry.models import Artifact, MlflowSyncRecord, ModelVersion, RegisteredModel
 
 
 class ReadOnlyAdmin(ReadOnlyAdminMixin, HistoryAdmin):
@@ -183,3 +183,53 @@ class ArtifactAdmin(ReadOnlyAdmin):
         return format_html(
             '<a href="{}">Download</a> (audited)', reverse("artifact-download-page", args=[obj.pk])
         )
+
+
+@admin.register(MlflowSyncRecord)
+class MlflowSyncRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The MLflow sync's records, read-only (the sync alone writes them): each server's last
+    sync (RUN: status, consecutive failures, when the next is due), each MLflow model (aliases
+    written, moved aliases reported) and each MLflow version (imported or why not)."""
+
+    list_display = (
+        "kind",
+        "mlflow_model",
+        "mlflow_version",
+        "status",
+        "model",
+        "version",
+        "attempts",
+        "last_synced_at",
+        "next_attempt_at",
+        "short_error",
+    )
+    list_filter = ("kind", "status", "tracking_uri")
+    search_fields = ("mlflow_model", "mlflow_version", "tracking_uri", "last_error")
+    list_select_related = ("model", "version__model")
+    readonly_fields = (
+        "kind",
+        "tracking_uri",
+        "mlflow_model",
+        "mlflow_version",
+        "status",
+        "model",
+        "version",
+        "source",
+        "files",
+        "tags_written",
+        "aliases_written",
+        "alias_violations",
+        "attempts",
+        "last_error",
+        "last_synced_at",
+        "finished_at",
+        "next_attempt_at",
+        "imported_at",
+        "created_at",
+        "updated_at",
+    )
+    fields = readonly_fields
+
+    @admin.display(description="last error")
+    def short_error(self, obj):
+        return obj.last_error[:120]

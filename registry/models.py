@@ -8,6 +8,7 @@ from simple_history.models import HistoricalRecords
 
 from core.visibility import VisibleQuerySet
 from registry.choices import EDITABLE_STATES, RiskTier, ScanSource, ScanStatus, VersionState
+from registry.mlflow.choices import SyncKind, SyncStatus
 
 S = VersionState
 
@@ -234,3 +235,62 @@ class Artifact(models.Model):
     def executable(self) -> bool:
         """The registry can run it: held bytes of an ONNX model whose signature it read."""
         return self.held and self.format == "onnx" and self.signature is not None
+
+
+class MlflowSyncRecordQuerySet(VisibleQuerySet):
+    model_path = "model"
+
+
+class MlflowSyncRecord(models.Model):
+    """What the MLflow sync (registry/mlflow/sync.py) knows of one thing on one tracking server:
+    a sync run of the server (RUN: the last one's status and the back-off), an MLflow registered
+    model (MODEL: the aliases the registry wrote and the moved ones it reported) or an MLflow
+    model version (VERSION: imported or not, its files in custody, the tags written back).
+    Written only by the sync; read-only everywhere else."""
+
+    kind = models.CharField(max_length=10, choices=SyncKind.choices)
+    tracking_uri = models.CharField(max_length=500)  # without credentials
+    mlflow_model = models.CharField(max_length=256, blank=True)
+    mlflow_version = models.CharField(max_length=50, blank=True)
+    status = models.CharField(
+        max_length=10, choices=SyncStatus.choices, default=SyncStatus.PENDING, db_index=True
+    )
+    model = models.ForeignKey(
+        RegisteredModel, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    version = models.OneToOneField(
+        ModelVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="mlflow_sync"
+    )
+    # VERSION: MLflow's download URI and the files brought into custody
+    # ([{"path", "size", "sha256", "artifact"}]); the tags last written to MLflow.
+    source = models.CharField(max_length=2000, blank=True)
+    files = models.JSONField(default=list, blank=True)
+    tags_written = models.JSONField(default=dict, blank=True)
+    # MODEL: the aliases the registry last wrote ({alias: version}) and the moved ones it has
+    # reported ({alias: {"found", "expected", "since"}}).
+    aliases_written = models.JSONField(default=dict, blank=True)
+    alias_violations = models.JSONField(default=dict, blank=True)
+    # Consecutive failures, the last one's message, and (RUN) when the next sync is due.
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MlflowSyncRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["tracking_uri", "kind", "mlflow_model", "mlflow_version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tracking_uri", "kind", "mlflow_model", "mlflow_version"],
+                name="mlflowsyncrecord_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        what = " ".join(filter(None, (self.mlflow_model, self.mlflow_version))) or "sync"
+        return f"{self.kind} {what} at {self.tracking_uri} ({self.status})"
