@@ -126,8 +126,9 @@ class ExceptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def reviews(self, request, pk=None):
         """Record a periodic review of an ACTIVE exception: notes and the remediation's status
         and percentage; the next review falls due by the model's tier."""
+        exception = self.get_object()  # 404 before anything is said about the input
         data = validated(ReviewInput, request)
-        review = waivers.record_review(self.get_object(), actor=request.user, **data)
+        review = waivers.record_review(exception, actor=request.user, **data)
         return Response(ExceptionReviewOutput(review).data, status=status.HTTP_201_CREATED)
 
 

@@ -285,3 +285,29 @@ def test_review_on_the_page(client, users, policy):
     assert "Half done" in page and "50%" in page
     listing = client.get("/exceptions/").content.decode()
     assert "Technical limitation" in listing
+
+
+def test_the_migration_gives_active_exceptions_a_first_review_and_invents_no_reason(users, policy):
+    """policies/migrations/0007: an ACTIVE exception's first review is due one interval after
+    its activation, or one interval from now when that date has passed; nothing else changes
+    and an older request keeps an empty reason ("not recorded")."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "policies.migrations.0007_exception_reviews_and_policy_changes"
+    )
+    now = timezone.now()
+    recent = active(users, policy, tier="HIGH", activated_at=now - timedelta(days=2), reason="")
+    old = active(users, policy, tier="LOW", activated_at=now - timedelta(days=60), reason="")
+    waiting = active(users, policy, status="REQUESTED", reason="")
+    PolicyException.objects.update(next_review_due=None)
+    migration.first_reviews(apps, None)
+    recent.refresh_from_db()
+    old.refresh_from_db()
+    waiting.refresh_from_db()
+    assert recent.next_review_due == recent.activated_at + timedelta(days=7)
+    assert timedelta(days=30) <= old.next_review_due - now < timedelta(days=30, minutes=1)
+    assert waiting.next_review_due is None
+    assert {e.reason for e in PolicyException.objects.all()} == {""}

@@ -216,3 +216,39 @@ def test_list_filter_and_detail_with_the_dry_run(api, users, policy):
     theirs = api(other).get(f"/api/v1/policy-changes/{change['id']}/").json()
     assert theirs["impact"]["versions"] == []
     assert api(users[Role.SCANNER]).get("/api/v1/policy-changes/").status_code == 403
+
+
+def test_the_list_runs_a_constant_number_of_queries(api, users, make_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from policies import services
+    from policies.documents import to_document
+
+    architect = users[Role.SECURITY_ARCHITECT]
+    client = api(users[Role.MRC])
+
+    def propose_for(n: int) -> None:
+        for i in range(n):
+            policy = Policy.objects.create(
+                policy_id=f"p-{Policy.objects.count()}-{i}",
+                name="p",
+                severity="HIGH",
+                risk_tiers=["LOW"],
+                environments=["staging"],
+                rules=[{"condition": SCAN, "message": "m"}],
+            )
+            services.replace_policy(
+                policy, actor=architect, document={**to_document(policy), "status": "RETIRED"}
+            )
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/api/v1/policy-changes/").status_code == 200
+        return len(queries)
+
+    count()  # warm: the reader's roles are cached on the user after the first request
+    propose_for(2)
+    few = count()
+    propose_for(8)
+    assert count() == few
