@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -319,3 +320,16 @@ def test_next_step_names_the_people_and_roles(users, make_user):
         VersionState.MRC_REVIEW,
     )
     assert dashboard.waiting_for(owned_by_mrc).people == ((owner_mrc.username, Role.MRC),)
+
+
+def test_the_next_step_partial_says_whom_it_waits_for(users):
+    model = RegisteredModelFactory(owner=users[Role.MODEL_OWNER], risk_tier=RiskTier.HIGH)
+    review = in_state(ModelVersionFactory(model=model), VersionState.SECURITY_REVIEW)
+    html = render_to_string(
+        "governance/_waiting_for.html", {"waiting_for": dashboard.waiting_for(review)}
+    )
+    assert (
+        "Waiting for review by Security Architect: security_architect (Security Architect)." in html
+    )
+    assert '<span class="person">security_architect</span>' in html
+    assert render_to_string("governance/_waiting_for.html", {"waiting_for": None}).strip() == ""
