@@ -5,6 +5,7 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.shortcuts import redirect
 
 from core.access import is_allowed
 from core.admin import ReadOnlyAdminMixin
@@ -61,14 +62,22 @@ class PolicyAdmin(HistoryAdmin):
             saved = services.create_policy(actor=request.user, document=document)
         if isinstance(saved, PolicyChange):
             # Relaxing an ACTIVE ENFORCE policy: nothing changed yet (policies.changes).
-            messages.warning(
-                request,
-                f"Not applied yet: this relaxes an ACTIVE ENFORCE policy, proposed as policy "
-                f"change #{saved.pk} for a second person's approval.",
-            )
+            request.policy_change_proposed = saved
             return
         form.instance = saved
         obj.pk = saved.pk
+
+    def response_change(self, request, obj):
+        proposed = getattr(request, "policy_change_proposed", None)
+        if proposed is None:
+            return super().response_change(request, obj)
+        messages.warning(
+            request,
+            f"Not applied yet: this relaxes an ACTIVE ENFORCE policy, proposed as policy change "
+            f"#{proposed.pk}; it takes effect once another Security Architect or an MRC member "
+            "approves it.",
+        )
+        return redirect("admin:policies_policychange_change", proposed.pk)
 
     def save_related(self, request, form, formsets, change):
         pass

@@ -111,6 +111,9 @@ def test_a_relaxing_admin_edit_is_proposed(client, users, change):
     response = client.post(
         f"/admin/policies/policy/{policy.pk}/change/", {"document": json.dumps(document)}
     )
+    proposal = PolicyChange.objects.get(policy=policy, status="PROPOSED")
     assert response.status_code == 302
+    assert response.url == f"/admin/policies/policychange/{proposal.pk}/change/"
     assert Policy.objects.get(pk=policy.pk).status == "ACTIVE"
-    assert PolicyChange.objects.filter(policy=policy, status="PROPOSED").count() == 1
+    page = client.get(response.url).content.decode()
+    assert "Not applied yet" in page and "changed successfully" not in page
