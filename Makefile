@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 TEST_WORKERS ?= 2
 SYSTEM_PACKAGES := chromium poppler-utils fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
 
-.PHONY: run test install system-deps lint bench
+.PHONY: test-sqlite-engine run test install system-deps lint bench
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -37,6 +37,15 @@ lint: install
 
 test: install system-deps lint
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+
+# CI runs the whole suite on PostgreSQL (the production database) and, on SQLite (what `make run`
+# uses), the tests whose outcome depends on the database engine: the production server and its
+# scale-out, the registry's writes and custody, the audit chain's locking and verification, the
+# promotion race, and the demo `make run` seeds.
+SQLITE_ENGINE_TESTS = tests/deploy tests/registry tests/audit tests/ops \
+	tests/governance/test_promotion_race.py tests/governance/test_demo_models.py
+test-sqlite-engine: install system-deps
+	env -u DATABASE_URL $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(SQLITE_ENGINE_TESTS)
 
 bench: install
 	$(PY) manage.py audit_signing_key --create-if-missing --quiet

@@ -267,9 +267,17 @@ def drive(one_round, clients: int, seconds: float, label: str) -> dict:
     # Untimed warm-up until a round takes under a second: uvicorn answers /health from its
     # parent while its workers still import MLflow (30 s on a loaded 2-core machine), which
     # would otherwise be measured as request latency.
-    for n in range(60):
+    # A worker still starting may also drop the connection: retried for up to two minutes.
+    deadline = time.monotonic() + 120
+    for n in range(600):
         began = time.monotonic()
-        one_round(Stats(), f"bench-{label}-warm-{secrets.token_hex(3)}-{n}")
+        try:
+            one_round(Stats(), f"bench-{label}-warm-{secrets.token_hex(3)}-{n}")
+        except (OSError, KeyError, ValueError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+            continue
         if time.monotonic() - began < 1:
             break
     stats = Stats()
