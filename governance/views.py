@@ -26,8 +26,12 @@ HOME_QUEUE = 10
 
 
 def _work_queues(user) -> dict:
-    """What waits for `user`, as the home page and the approval dashboard show it."""
+    """What waits for `user`, as the home page and the approval dashboard show it, and which
+    of the queues their roles make theirs (an empty one is shown only to those)."""
+    held = roles_of(user)
     return {
+        "reviews_versions": bool(held & {Role.MRC, Role.SECURITY_ARCHITECT}),
+        "decides_exceptions": bool(held & dashboard.EXCEPTION_DECIDERS),
         "pending": dashboard.pending_reviews(user),
         "ready_to_deploy": dashboard.ready_to_deploy(user),
         "pending_exceptions": dashboard.pending_exceptions(user),

@@ -217,8 +217,14 @@ def test_executive_approvals_page_lists_the_exception(client, users):
     html = client.get("/approvals/").content.decode()
     assert 'id="pending-exceptions"' in html
     assert f'href="/exceptions/{exception.pk}/"' in html
+    assert 'id="pending-reviews"' not in html  # an Executive never reviews a version
     client.force_login(users[Role.AUDITOR])
-    assert 'id="pending-exceptions"' not in client.get("/approvals/").content.decode()
+    html = client.get("/approvals/").content.decode()
+    assert 'id="pending-exceptions"' not in html
+    assert 'id="nothing-waits"' in html
+    client.force_login(users[Role.MRC])  # an empty queue of one's own is shown as empty
+    html = client.get("/approvals/").content.decode()
+    assert 'id="pending-reviews"' in html and "No version waits for your review." in html
 
 
 # ---- risk tier changes ------------------------------------------------------------------------
