@@ -124,7 +124,8 @@ if _ENGINE == "django.db.backends.sqlite3":
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections are kept like PostgreSQL's (DB_CONN_MAX_AGE): opening one costs the pragmas
+    # above on every request otherwise.
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
