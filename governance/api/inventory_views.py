@@ -102,7 +102,9 @@ class InventoryView(APIView):
         responses={
             200: InventoryOutput,
             400: OpenApiResponse(description="`at` unparseable, without a timezone or future"),
-            403: OpenApiResponse(description="no role (a Scanner account) may not read it"),
+            403: OpenApiResponse(
+                description="the caller holds no person's role (a Scanner account)"
+            ),
         },
     )
     def get(self, request):

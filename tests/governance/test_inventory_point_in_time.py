@@ -462,3 +462,21 @@ def test_the_annual_reports_inventory_is_the_one_as_of_its_data_end(history, clo
     assert data["summary"]["new_models"] == 1
     assert [v.state for v in inventory.models[0].versions] == ["PRODUCTION", "DRAFT"]
     assert "MEDIUM" in data["tier_donut"]
+
+
+def test_the_answers_conform_to_the_published_schema(history):
+    """The 200 (with approvals, evaluations, an exception and the audit head) and the 400 are
+    valid against the OpenAPI schema the API publishes."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    from tests.governance.test_openapi_schema import _validator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    responses = schema["paths"][URL]["get"]["responses"]
+    auditor = history["users"][Role.AUDITOR]
+    for at, status in (("2026-03-31T23:59:59Z", 200), (None, 200), ("2026-03-31", 400)):
+        response = get(auditor, at)
+        assert response.status_code == status
+        node = responses[str(status)]["content"]["application/json"]["schema"]
+        errors = [e.message for e in _validator(schema, node).iter_errors(response.json())]
+        assert errors == [], errors
