@@ -176,6 +176,7 @@ def test_no_page_overflows_1280_px_for_any_role(page, shoot):
             statuses=(200, 404),
         )
         check(page, shoot, role, "workflow", "/workflow/")
+        check(page, shoot, role, "notifications", "/notifications/")
         check(page, shoot, role, "compliance", "/compliance/", statuses=(200, 403))
         check(page, shoot, role, "policies", "/policies/", statuses=(200, 403))
         check(
