@@ -19,6 +19,7 @@ def navigation(request):
     ]
     if is_allowed(user, Action.READ_COMPLIANCE):
         items.append(("Compliance", reverse("compliance")))
+        items.append(("Inventory", reverse("inventory")))
     if is_allowed(user, Action.REGISTER_MODEL):
         items.append(("Register a model", reverse("model-register")))
     if is_allowed(user, Action.VIEW_AUDIT):
