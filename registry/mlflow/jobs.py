@@ -9,7 +9,6 @@ from django.conf import settings
 from django.utils import timezone
 
 from registry.mlflow import sync
-from registry.mlflow.choices import SyncStatus
 from registry.mlflow.client import MlflowUnreachable, display_uri
 
 logger = logging.getLogger(__name__)
@@ -26,7 +25,7 @@ def scheduled_sync() -> str:
     run = sync.run_record(address)
     now = timezone.now()
     if run.next_attempt_at is not None and run.next_attempt_at > now:
-        waiting = "backing off after a failure" if run.status == SyncStatus.FAILED else "not due"
+        waiting = f"backing off after {run.attempts} failed syncs" if run.attempts else "not due"
         return f"{display_uri(address)}: {waiting} until {run.next_attempt_at.isoformat()}"
     try:
         report = sync.sync(address)

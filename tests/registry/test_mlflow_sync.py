@@ -364,7 +364,9 @@ def test_sync_takes_custody_writes_back_deployments_and_reports_moved_aliases(
     assert model_record.alias_violations == {}
 
 
-def test_a_version_that_cannot_be_taken_into_custody_is_not_recorded_complete(mlflow_server, owner):
+def test_a_version_that_cannot_be_taken_into_custody_is_not_recorded_complete(
+    mlflow_server, owner, settings
+):
     """A file that is not what its name says stops the whole version: no version, no artifact,
     none of its bytes kept, the record FAILED with the reason; fixed in MLflow, the next sync
     imports it."""
@@ -391,8 +393,11 @@ def test_a_version_that_cannot_be_taken_into_custody_is_not_recorded_complete(ml
     assert failed.details["attempts"] == 1
 
     (folder / "b-model.onnx").write_bytes(onnx)  # the team fixes the file in its store
-    report = sync.sync(mlflow.url, owner=owner)
-    assert "half-broken/1" in report.imported
+    # The schedule's next sync (due 15 minutes after the last one) picks it up.
+    settings.MLFLOW_TRACKING_URI = mlflow.url
+    assert "not due until" in jobs.scheduled_sync()
+    MlflowSyncRecord.objects.filter(kind=SyncKind.RUN).update(next_attempt_at=timezone.now())
+    assert "imported" in jobs.scheduled_sync()
     record.refresh_from_db()
     assert record.status == SyncStatus.COMPLETE and record.attempts == 0
     assert sorted(record.version.artifacts.values_list("name", flat=True)) == [
