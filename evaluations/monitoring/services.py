@@ -213,8 +213,13 @@ class Recorded:
     created: bool
 
 
-def record_batch(version: ModelVersion, *, actor, file: Any, batch_id: Any) -> Recorded:
+def record_batch(
+    version: ModelVersion, *, actor, file: Any, batch_id: Any, received_at: datetime | None = None
+) -> Recorded:
     """Store a batch of `version`'s production traffic and queue its window's computation.
+
+    `received_at` (default now) is for backfills and the demo's week of traffic; the API and
+    the page never give it.
 
     The same `batch_id` again returns the first batch (`created` False) and stores nothing.
     Raises Forbidden (403), InvalidState (409: not deployed, no evaluation to compare with)
@@ -252,6 +257,7 @@ def record_batch(version: ModelVersion, *, actor, file: Any, batch_id: Any) -> R
             stored=stored,
             stored_sha=stored_sha,
             run_id=run.pk,
+            received_at=received_at,
         )
     except BaseException:
         default_storage.delete(stored)
@@ -289,6 +295,7 @@ def _create_batch(
     stored: str,
     stored_sha: str,
     run_id: int,
+    received_at: datetime | None,
 ) -> Recorded:
     version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
     _authorize(record_refusal(actor, version.model), RECORD_MONITORING, version)
@@ -306,7 +313,7 @@ def _create_batch(
                 f"{len(repeated)} record id(s) were sent in an earlier batch of this version: "
                 f"{_listed(repeated)}; each record is sent once",
             )
-    now = timezone.now()
+    now = received_at or timezone.now()
     batch = MonitoringBatch.objects.create(
         version=version,
         batch_id=key,
