@@ -228,6 +228,7 @@ def test_sync_takes_custody_writes_back_deployments_and_reports_moved_aliases(
     users,
     sync_worker,
     django_capture_on_commit_callbacks,
+    monkeypatch,
 ):
     mlflow = mlflow_server
     sam = make_user(Role.MODEL_OWNER, username="sam")
@@ -330,8 +331,16 @@ def test_sync_takes_custody_writes_back_deployments_and_reports_moved_aliases(
     assert written.get().details["toVersion"] == v1
 
     first = approve(first, Environment.PRODUCTION, "APPROVED_PRODUCTION", people)
-    with django_capture_on_commit_callbacks(execute=True):
-        deploy_version(first, actor=users[Role.SRE])
+    with monkeypatch.context() as patched:
+        # MLflow cannot be reached while the deployment commits: the deployment stands, the
+        # write-back job fails, and the next sync writes what is pending (not a violation).
+        patched.setattr(sync, "credentials_for", lambda uri: f"http://127.0.0.1:{free_port()}")
+        with django_capture_on_commit_callbacks(execute=True):
+            deploy_version(first, actor=users[Role.SRE])
+    assert ModelVersion.objects.get(pk=first.pk).state == "PRODUCTION"
+    assert mlflow.aliases("credit-scorer") == {"staging": v1}
+    report = sync.sync(mlflow.url)
+    assert report.moved == [] and report.written == 3  # two aliases and the state tag
     # On to production: it holds `production`, and `staging` (nothing else is there) is gone.
     assert mlflow.aliases("credit-scorer") == {"production": v1}
     assert mlflow.version_tags("credit-scorer", v1)["governance.state"] == "PRODUCTION"
