@@ -166,18 +166,20 @@ def pending_tier_changes(user) -> list[RiskTierChangeRequest]:
     return waiting
 
 
-# The states a request of the reader's is still open in (waiting for someone, or for changes).
+# The states a submission is still on its way to production in: waiting for someone (a review,
+# a deployment, the owner's production request from staging) or for changes.
 OPEN_REQUEST_STATES = (
     VersionState.SUBMITTED,
     VersionState.CHANGES_REQUIRED,
     *REVIEW_STATES,
     *separation.APPROVED_STATES,
+    VersionState.STAGING,
 )
 
 
 def my_requests(user):
-    """What `user` submitted or asked production for and is still on its way (not yet deployed
-    or retired), among the versions they may still see."""
+    """What `user` submitted or asked production for and is still on its way (not yet in
+    production, not retired), among the versions they may still see."""
     return (
         ModelVersion.objects.visible_to(user)
         .filter(Q(submitted_by=user) | Q(production_requested_by=user))
