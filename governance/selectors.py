@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from evaluations.choices import Suite
+from governance import dashboard
 from governance.choices import MRC_CHECKLIST, Environment
 from governance.models import Approval, StateTransition
 from governance.promotion import available_actions
@@ -108,4 +109,5 @@ def version_workflow(version: ModelVersion, user) -> dict:
         "readiness": readiness(version, actions),
         "policy_evaluations": latest_evaluations(version),
         "checklist_items": MRC_CHECKLIST,
+        "waiting_for": dashboard.waiting_for(version),
     }

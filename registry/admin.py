@@ -73,6 +73,10 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     """Versions, read-only; reviewers approve or reject from the change page, through the
     same domain functions as the API and the pages."""
 
+    class Media:
+        # Long values (an artifact's SHA-256 in the inline) wrap instead of widening the page.
+        css = {"all": ("css/admin.css",)}
+
     change_form_template = "admin/registry/modelversion/change_form.html"
     list_display = ("__str__", "state", "risk_tier", "created_by", "created_at")
     list_filter = (AwaitingMyReviewFilter, "state", "model__risk_tier", "created_at")

@@ -110,9 +110,14 @@ def register_model(
     risk_tier: str | None = None,
     risk_assessment: dict[str, str] | None = None,
     tags: dict[str, str] | None = None,
+    tier_reason: str | None = None,
 ) -> RegisteredModel:
+    """`tier_reason` replaces the stated tier's reason when the tier was not the actor's own
+    statement (a model imported from MLflow is HIGH until assessed)."""
     authorize(actor, Action.REGISTER_MODEL)
     decision = decide_tier(risk_tier, risk_assessment)
+    if tier_reason:
+        decision = TierDecision(decision.tier, tier_reason)
     if _name_taken(name):
         raise Invalid(f"a model named {name!r} is already registered", field="name")
     model = RegisteredModel(

@@ -3,6 +3,7 @@ MLflow tags and aliases it reads and writes."""
 
 from django.db import models
 
+from audit.choices import AuditAction
 from registry.choices import VersionState
 
 S = VersionState
@@ -24,17 +25,9 @@ class SyncStatus(models.TextChoices):
     FAILED = "FAILED"  # the last attempt failed; `last_error` says why, the next sync retries
 
 
-class MlflowAuditAction(models.TextChoices):
-    """The `action` of the sync's audit events (MODEL_REGISTRY, POLICY_VIOLATION)."""
-
-    MLFLOW_IMPORT_MODEL = "MLFLOW_IMPORT_MODEL"
-    MLFLOW_IMPORT_VERSION = "MLFLOW_IMPORT_VERSION"
-    MLFLOW_IMPORT_FAILED = "MLFLOW_IMPORT_FAILED"
-    MLFLOW_WRITE_BACK = "MLFLOW_WRITE_BACK"
-    MLFLOW_ALIAS_MOVED = "MLFLOW_ALIAS_MOVED"
-    MLFLOW_ALIAS_RESTORED = "MLFLOW_ALIAS_RESTORED"
-    MLFLOW_SYNC = "MLFLOW_SYNC"
-    MLFLOW_SYNC_FAILED = "MLFLOW_SYNC_FAILED"
+# The `action` of the sync's audit events (MODEL_REGISTRY, POLICY_VIOLATION): the MLFLOW_*
+# members of the audit trail's own choices, so its filters offer them.
+MlflowAuditAction = AuditAction
 
 
 # Tags the sync puts on what it made here, and the MLflow tag that names a model's owner.

@@ -372,6 +372,7 @@ def _model_for(model_record: MlflowSyncRecord, detail: dict, default_owner) -> R
             description=detail.get("description", ""),
             risk_tier=RiskTier.HIGH,
             tags={MODEL_TAG: name},
+            tier_reason="HIGH: imported from MLflow, until assessed",
         )
     with transaction.atomic():
         model_record.model = model

@@ -195,18 +195,14 @@ def test_no_page_overflows_1280_px_for_any_role(page, shoot):
 
 def test_admin_version_inline_fits_with_the_admin_stylesheet(page, shoot):
     """A version's change page in the admin: its artifact inline (a 64-character digest) ran to
-    1,359 px. static/css/admin.css breaks the digest; registry/admin.py's ModelVersionAdmin is
-    to load it (`class Media`). Until it does, the test adds the stylesheet itself, so what is
-    checked here is the stylesheet's fix, and says so in the screenshot's name."""
+    1,359 px. static/css/admin.css breaks the digest; ModelVersionAdmin loads it (`Media`)."""
     built = registry_with_a_history()
     in_production = built["versions"][VersionState.PRODUCTION]
     log_in(page, "auditor")
     page.goto(f"/admin/registry/modelversion/{in_production.pk}/change/")
-    linked = page.locator('link[href*="css/admin.css"]').count() > 0
-    if not linked:
-        page.add_style_tag(url="/static/css/admin.css")
+    assert page.locator('link[href*="css/admin.css"]').count() > 0
     page.wait_for_load_state("networkidle")
-    shoot("layout-auditor-admin-version" + ("" if linked else "-stylesheet-added-by-test"))
+    shoot("layout-auditor-admin-version")
     width = page.evaluate(SCROLL_WIDTH)
     assert width <= WIDTH, (width, page.evaluate(WIDEST_ELEMENTS))
 
