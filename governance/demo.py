@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core.choices import Role
 from evaluations.demo import run_model_evaluations
+from evaluations.monitoring_demo import seed_monitoring_traffic
 from governance import demo_models, promotion, tier_changes
 from governance.choices import REVIEW_CHECKLISTS
 from governance.demo_models import DemoModel
@@ -321,5 +322,8 @@ def seed_demo(stdout=None) -> dict[str, object]:
                 requested_tier="HIGH",
                 justification="The model now drives automated retention offers to customers.",
             )
+    # A week of production traffic for each PRODUCTION version (monitoring windows), before the
+    # policy story below, whose fairness violation is to be the newest.
+    seed_monitoring_traffic()
     seed_monitoring_demo(users)
     return {"users": users, "models_created": created}

@@ -346,6 +346,21 @@ MATRIX: list[Case] = [
     page("evaluation-detail", "evaluations/{run}/"),
     page("evaluation-history", "versions/{version}/evaluations/"),
     page("evaluation-create", "versions/{version}/evaluations/new/"),
+    # monitoring deployed versions
+    api("api-version-monitoring", "versions/{version}/monitoring/"),
+    api(
+        "api-version-monitoring-batches",
+        "versions/{version}/monitoring/batches/",
+        method="post",
+        write=True,
+    ),
+    api(
+        "api-version-monitoring-outcomes",
+        "versions/{version}/monitoring/outcomes/",
+        method="post",
+        write=True,
+    ),
+    page("version-monitoring", "versions/{version}/monitoring/"),
     # audit trail, reports and evidence: owners read their own evidence, never the trail
     api("auditevent-list", "audit-events/", viewer=READER),
     api("auditevent-list", "audit-events/?modelId={model}", viewer=READER),
