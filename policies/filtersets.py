@@ -1,5 +1,6 @@
 import django_filters
 from django.db.models import Q
+from django.utils import timezone
 
 from core.filters import IdFilter
 from governance.choices import Environment
@@ -55,10 +56,19 @@ class ExceptionFilterSet(django_filters.FilterSet):
         field_name="policy__policy_id", max_length=100, label="Policy id"
     )
     status = django_filters.ChoiceFilter(choices=ExceptionStatus.choices)
+    reviewOverdue = django_filters.BooleanFilter(
+        method="filter_review_overdue", label="Review overdue"
+    )
 
     class Meta:
         model = PolicyException
         fields: list[str] = []
+
+    def filter_review_overdue(self, queryset, name, value):
+        """In force with the periodic review past due (true), or not (false)."""
+        now = timezone.now()
+        overdue = Q(status=ExceptionStatus.ACTIVE, expires_at__gt=now, next_review_due__lt=now)
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
 
 class ViolationFilterSet(django_filters.FilterSet):

@@ -311,3 +311,18 @@ def test_the_migration_gives_active_exceptions_a_first_review_and_invents_no_rea
     assert timedelta(days=30) <= old.next_review_due - now < timedelta(days=30, minutes=1)
     assert waiting.next_review_due is None
     assert {e.reason for e in PolicyException.objects.all()} == {""}
+
+
+def test_the_lists_filter_overdue_reviews(api, client, users, policy):
+    overdue = active(users, policy, next_review_due=timezone.now() - timedelta(hours=3))
+    on_time = active(users, policy)
+    mrc = api(users[Role.MRC])
+    listed = mrc.get("/api/v1/exceptions/?reviewOverdue=true").json()
+    assert [e["id"] for e in listed["results"]] == [overdue.pk]
+    assert listed["results"][0]["reviewOverdue"] is True
+    rest = mrc.get("/api/v1/exceptions/?reviewOverdue=false").json()
+    assert [e["id"] for e in rest["results"]] == [on_time.pk]
+    client.force_login(users[Role.MRC])
+    page = client.get("/exceptions/?reviewOverdue=true").content.decode()
+    assert f"/exceptions/{overdue.pk}/" in page and f"/exceptions/{on_time.pk}/" not in page
+    assert "overdue" in page
