@@ -105,6 +105,9 @@ def seed_monitoring_demo(users: dict) -> dict[str, int]:
         mitigation="XML endpoints disabled at the gateway; WAF rule for the CVE signature.",
         duration_days=5,
         monitoring_plan="Daily re-scan; gateway logs reviewed by the SOC every morning.",
+        reason="EMERGENCY_DEPLOYMENT",
+        remediation_plan="Rebuild the base image without the vulnerable libxml2 and re-scan.",
+        remediation_due_date=timezone.localdate() + timedelta(days=5),
     )
     waivers.approve_exception(
         exception, actor=users["mrc"], comments="Acceptable with the gateway mitigation."
@@ -136,6 +139,9 @@ def seed_monitoring_demo(users: dict) -> dict[str, int]:
             mitigation="Deploy behind the 1.0.0 canary; remove the pickle in 1.1.1.",
             duration_days=3,
             monitoring_plan="Re-scan of 1.1.1 before its submission; hourly error-rate watch.",
+            reason="TECHNICAL_LIMITATION",
+            remediation_plan="Remove legacy-weights.pkl in 1.1.1.",
+            remediation_due_date=timezone.localdate() + timedelta(days=3),
         )
         created += 1
     compliance.take_snapshot(_day(1))

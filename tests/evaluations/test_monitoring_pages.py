@@ -116,8 +116,6 @@ def test_the_admin_lists_batches_and_windows_read_only(client, users, api, owner
     assert client.get(f"/admin/evaluations/monitoringwindow/{window.pk}/change/").status_code == 200
     assert client.get("/admin/evaluations/monitoringoutcomes/").status_code == 200
     assert client.get("/admin/evaluations/monitoringbatch/add/").status_code == 403
-    deleted = client.post(
-        f"/admin/evaluations/monitoringbatch/{batch.pk}/delete/", {"post": "yes"}
-    )
+    deleted = client.post(f"/admin/evaluations/monitoringbatch/{batch.pk}/delete/", {"post": "yes"})
     assert deleted.status_code == 403
     assert MonitoringBatch.objects.filter(pk=batch.pk).exists()

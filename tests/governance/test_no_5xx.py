@@ -65,7 +65,9 @@ from governance.choices import TierChangeStatus
 from governance.demo import seed_demo
 from governance.models import Notification, RiskTierChangeRequest
 from governance.routing import REVIEW_STATES
-from policies.models import Policy, PolicyException, Violation
+from policies import services as policy_services
+from policies.documents import to_document
+from policies.models import Policy, PolicyChange, PolicyException, Violation
 from registry.models import ModelVersion, RegisteredModel
 from tests.factories import ModelVersionFactory, RegisteredModelFactory, UserFactory
 
@@ -288,6 +290,7 @@ class World:
                 "exceptions": "exception",
                 "violations": "violation",
                 "evaluations": "run",
+                "policy-changes": "policy_change",
             }.get(route.segment_before(name))
             if kind is not None:
                 return str(self.objects[kind].pk)
@@ -317,6 +320,13 @@ def _build_world(tmp_media) -> World:
         requested_by=users[Role.MRC],
     )
     report.file.save("walker.pdf", ContentFile(b"%PDF-1.4\n%walker\n"), save=True)
+    # A relaxing change waiting for its second person (the demo makes none).
+    enforced = Policy.objects.filter(status="ACTIVE", enforcement="ENFORCE").order_by("pk").first()
+    policy_services.replace_policy(
+        enforced,
+        actor=users[Role.SECURITY_ARCHITECT],
+        document={**to_document(enforced), "enforcement": "WARN"},
+    )
     objects = {
         "model": version.model,
         "version": version,
@@ -330,6 +340,7 @@ def _build_world(tmp_media) -> World:
         "run": EvaluationRun.objects.filter(version=version).order_by("pk").first()
         or EvaluationRun.objects.order_by("pk").first(),
         "policy": Policy.objects.order_by("pk").first(),
+        "policy_change": PolicyChange.objects.order_by("pk").first(),
     }
     missing = [kind for kind, obj in objects.items() if obj is None]
     assert not missing, f"the demo data has no {missing}: the walker needs one of each"

@@ -365,6 +365,9 @@ EXCEPTION_FORM = {
     "mitigation": "Manual review.",
     "durationDays": 7,
     "monitoringPlan": "Weekly re-scan.",
+    "reason": "TECHNICAL_LIMITATION",
+    "remediationPlan": "Fix it.",
+    "remediationDueDate": "2099-01-31",
 }
 
 

@@ -43,8 +43,9 @@ from core.choices import SEE_ALL_MODELS_ROLES, Role
 from core.visibility import VisibleQuerySet
 from governance import dashboard
 from governance.models import Notification, StateTransition
+from policies.documents import to_document
 from policies.impact import impact
-from policies.models import ExceptionApproval, Policy
+from policies.models import ExceptionApproval, Policy, PolicyChange
 from registry.choices import RiskTier, VersionState
 from registry.models import ModelVersion, RegisteredModel
 from tests.factories import (
@@ -65,6 +66,9 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 POLICY_ID = "scan-required"
+# A proposed change of the shared policy: readable by everyone, its dry run names the versions
+# the reader may see (not a side's record, so not looked for as an id).
+CHANGE_PK = 7701
 
 
 # ---- the world --------------------------------------------------------------------------------
@@ -181,6 +185,15 @@ def world(make_user) -> World:
     policy = PolicyFactory(policy_id=POLICY_ID)
     one = build_side(1, owner1, policy, people[Role.MRC])
     two = build_side(2, owner2, policy, people[Role.MRC])
+    PolicyChange.objects.create(
+        pk=CHANGE_PK,
+        policy=policy,
+        proposed_by=make_user(Role.SECURITY_ARCHITECT, username="sa-proposer"),
+        base_document=to_document(policy),
+        document={**to_document(policy), "enforcement": "WARN"},
+        changes={"enforcement": {"from": "ENFORCE", "to": "WARN"}},
+        relaxations=["enforcement lowered ENFORCE -> WARN"],
+    )
     return World(one, two, {"owner1": owner1, "owner2": owner2, **people})
 
 
@@ -221,7 +234,11 @@ class Case:
     @property
     def names_a_record(self) -> bool:
         """Whether the path (before any query) holds an id of owner 1's records."""
-        return "{" in self.path.split("?")[0].replace("{policy}", "")
+        shared = ("{policy}", "{change}")
+        path = self.path.split("?")[0]
+        for name in shared:
+            path = path.replace(name, "")
+        return "{" in path
 
     @property
     def is_filtered(self) -> bool:
@@ -229,7 +246,11 @@ class Case:
 
     def url(self, side: Side) -> str:
         return self.path.format(
-            **side.ids, policy=POLICY_ID, event=side.event_pk, report=side.report_pk
+            **side.ids,
+            policy=POLICY_ID,
+            change=CHANGE_PK,
+            event=side.event_pk,
+            report=side.report_pk,
         )
 
     def send(self, client: APIClient, side: Side):
@@ -336,6 +357,11 @@ MATRIX: list[Case] = [
     page("exception-detail", "exceptions/{exception}/"),
     page("exception-decide", "exceptions/{exception}/approve/", method="post", write=True),
     page("exception-request", "versions/{version}/request-exception/"),
+    api("exception-reviews", "exceptions/{exception}/reviews/", method="post", write=True),
+    page("exception-review", "exceptions/{exception}/review/", method="post", write=True),
+    # policy change control: the dry run of a change names the versions the reader may see
+    api("policychange-detail", "policy-changes/{change}/"),
+    page("policy-change-detail", "policy-changes/{change}/"),
     page("compliance", "compliance/"),
     page("compliance", "compliance/?status=OPEN&version={version}"),
     # evaluations
@@ -381,6 +407,14 @@ MATRIX: list[Case] = [
 # URL patterns whose answers never name a model or anything under one, with the reason. Each
 # with a path is requested by a reader of everything below, and must name nothing there either.
 NEVER_MENTIONS: dict[tuple[str, str], tuple[str, str | None]] = {
+    # Proposed policy changes: documents, findings and people, no model (their dry run is in
+    # the detail). A decision answers with the detail only to a Security Architect or an MRC
+    # member, who read every model; anyone else is refused before it.
+    ("api", "policychange-list"): ("get", "/api/v1/policy-changes/"),
+    ("page", "policy-change-list"): ("get", "/policy-changes/"),
+    ("api", "policychange-approve"): ("post", None),
+    ("api", "policychange-reject"): ("post", None),
+    ("page", "policy-change-decide"): ("post", None),
     ("api", "api-root"): ("get", "/api/v1/"),
     ("api", "api-token"): ("post", None),  # credentials in, a token out
     ("api", "api-me"): ("get", "/api/v1/me/"),

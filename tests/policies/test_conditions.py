@@ -38,7 +38,9 @@ SHIPPED = [
     "environment == 'production'",
 ]
 
-NAMES_HELP = "a condition may use model, version, artifact, artifacts, evaluations, environment"
+NAMES_HELP = (
+    "a condition may use model, version, artifact, artifacts, evaluations, environment, monitoring"
+)
 
 
 def artifact(name: str = "model.onnx", type_: str = "model", status: str = "PASSED") -> dict:
