@@ -168,15 +168,16 @@ def add_artifact(
         with transaction.atomic():
             artifact = _create_held(version, name, type, received, inspected, storage_name)
             _audit_added(artifact, actor)
+            pk = artifact.pk
+            if queue_in_transaction():
+                # The job row commits with the artifact, or neither does; a failure to queue
+                # it removes the bytes like any other failure here.
+                async_task(SCAN_TASK, pk, task_name=f"scan artifact {pk}", group="scans")
     except BaseException:
         if newly_stored and not Artifact.objects.filter(storage_name=storage_name).exists():
             custody.discard(storage_name)  # nothing half-stored: no record, no bytes
         raise
-    pk = artifact.pk
-    if queue_in_transaction():
-        # The job row commits with the artifact, or neither does (a failure is the change's).
-        async_task(SCAN_TASK, pk, task_name=f"scan artifact {pk}", group="scans")
-    else:
+    if not queue_in_transaction():
         transaction.on_commit(lambda: enqueue_scan(pk))
     return artifact
 
