@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from evaluations.monitoring.selectors import monitoring_contexts_for
 from policies.condition_context import ROOT_NAMES
 from policies.conditions import ConditionError, compile_condition, prepare_context
 from policies.context import ARTIFACT_VALUES, VERSION_VALUES, build_context
@@ -57,6 +58,7 @@ def impact(policy: Policy, *, actor) -> list[dict]:
     ):
         artifacts[row["version_id"]].append(row)
     evaluations = evaluation_documents_for(ids)
+    monitored = monitoring_contexts_for(ids)  # every version's at once, not one query each
     # A policy whose rules never read `environment` judges a version the same way in every
     # environment of its scope: evaluate it once.
     environments = list(policy.environments)
@@ -71,6 +73,7 @@ def impact(policy: Policy, *, actor) -> list[dict]:
                 environment=environment,
                 artifacts=artifacts[version["pk"]],
                 evaluations=evaluations.get(version["pk"], {}),
+                monitoring=monitored.get(version["pk"]),
             )
             context = prepare_context({k: v for k, v in context.items() if k in names})
             for rule in policy.rules:

@@ -39,6 +39,10 @@ class EvidenceBundleView(APIView):
             (200, "application/zip"): OpenApiTypes.BINARY,
             403: OpenApiResponse(description="your role may not export evidence"),
             404: OpenApiResponse(description="no such version, or not visible to you"),
+            409: OpenApiResponse(
+                description="the audit chain cannot be sealed here (a broken chain, or this "
+                "host still holds a retired signing key): no bundle is made"
+            ),
         },
         summary="Download the version's evidence bundle",
     )

@@ -105,7 +105,7 @@ def test_owner_submits_and_mrc_approves_from_the_pages(page, shoot):
     shoot("12-version-approved")
 
     page.get_by_role("link", name="Approvals").click()
-    expect(page.locator("#pending-table")).to_contain_text("Nothing waits for you.")
+    expect(page.locator("#pending-reviews")).to_contain_text("No version waits for your review.")
     expect(page.locator("figure svg").first).to_be_visible()
     expect(page.get_by_text("Approval rate:")).to_contain_text("100%")
     shoot("13-approval-dashboard")
