@@ -30,7 +30,7 @@ from governance import separation
 from governance.choices import Decision
 from governance.models import Approval, RiskTierChangeRequest, StateTransition, TierChangeDecision
 from governance.notifications import users_with_role
-from governance.routing import REVIEW_STATES
+from governance.routing import REVIEW_STATES, ROUTES
 from policies.choices import ExceptionStatus
 from policies.models import ExceptionApproval, PolicyException
 from registry.choices import VersionState
@@ -109,6 +109,10 @@ def ready_to_deploy(user) -> list[ModelVersion]:
 
 # Every role some exception may need an approval from.
 EXCEPTION_DECIDERS = frozenset().union(*separation.EXCEPTION_ROLES.values())
+# Every role some tier's route asks a review of (governance/routing.py).
+VERSION_REVIEWERS = frozenset(
+    role for route in ROUTES.values() for role in (*route.staging, *route.production)
+)
 
 
 def pending_exceptions(user) -> list[PolicyException]:

@@ -30,7 +30,7 @@ def _work_queues(user) -> dict:
     of the queues their roles make theirs (an empty one is shown only to those)."""
     held = roles_of(user)
     return {
-        "reviews_versions": bool(held & {Role.MRC, Role.SECURITY_ARCHITECT}),
+        "reviews_versions": bool(held & dashboard.VERSION_REVIEWERS),
         "decides_exceptions": bool(held & dashboard.EXCEPTION_DECIDERS),
         "pending": dashboard.pending_reviews(user),
         "ready_to_deploy": dashboard.ready_to_deploy(user),
